@@ -1,0 +1,172 @@
+"""Where batches come from: a tiny protocol, so every objective shares one training loop.
+
+A *batch source* has ``get_batch(batch_size, generator) -> dict[str, Tensor]`` and draws
+all its randomness from ``generator`` (the trainer's seeded generator, saved in every
+checkpoint: it *is* the data position). Sources with more state (an epoch permutation)
+also have ``state_dict()`` / ``load_state_dict()``. :func:`as_source` wraps the common
+cases: a 1-D tensor of token ids becomes random contiguous blocks (nanoGPT), a list or
+map-style dataset of examples becomes shuffled epochs.
+
+Introduced in: Chapter 5 (training data as contiguous blocks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = ["BatchSource", "Examples", "MLMBlocks", "TokenBlocks", "as_source", "default_collate"]
+
+
+@runtime_checkable
+class BatchSource(Protocol):
+    def get_batch(self, batch_size: int, generator: torch.Generator) -> dict[str, Tensor]: ...
+
+
+def _as_ids(ids: Any) -> Tensor:
+    t = ids if isinstance(ids, Tensor) else torch.as_tensor(np.asarray(ids))
+    if t.dim() != 1 or t.dtype.is_floating_point or t.dtype == torch.bool:
+        raise ValueError(
+            f"token ids must be a 1-D integer sequence, got {tuple(t.shape)} {t.dtype}"
+        )
+    return t.long()
+
+
+class TokenBlocks:
+    """Random contiguous windows of a token stream: ``input_ids`` and next-token ``targets``.
+
+    Shapes:
+        get_batch -> input_ids (B, T), targets (B, T), T = block_size.
+    """
+
+    def __init__(self, ids: Any, block_size: int) -> None:
+        self.ids = _as_ids(ids)
+        self.block_size = block_size
+        if len(self.ids) < block_size + 2:
+            raise ValueError(
+                f"{len(self.ids)} tokens are too few for block_size {block_size}; "
+                "use a longer text or a smaller block_size"
+            )
+
+    def get_batch(self, batch_size: int, generator: torch.Generator) -> dict[str, Tensor]:
+        T = self.block_size
+        starts = torch.randint(len(self.ids) - T, (batch_size,), generator=generator)
+        idx = starts[:, None] + torch.arange(T + 1)  # (B, T+1) gather indices
+        window = self.ids[idx]
+        return {"input_ids": window[:, :-1], "targets": window[:, 1:]}
+
+
+class MLMBlocks:
+    """Random windows of a WordPiece stream as ``[CLS] ... [SEP]`` MLM examples.
+
+    Args:
+        ids: the token stream (no special tokens).
+        block_size: total length including [CLS] and [SEP].
+        cls_token_id, sep_token_id: special ids.
+        is_continuation: optional bool per vocabulary id (True for ``##x`` pieces) to
+            provide ``word_ids`` for whole-word masking.
+
+    Shapes:
+        get_batch -> input_ids, attention_mask, special_tokens_mask, [word_ids]: (B, T).
+    """
+
+    def __init__(
+        self,
+        ids: Any,
+        block_size: int,
+        cls_token_id: int,
+        sep_token_id: int,
+        is_continuation: Tensor | None = None,
+    ) -> None:
+        self.ids = _as_ids(ids)
+        if block_size < 3:
+            raise ValueError(f"block_size must be >= 3 ([CLS] x [SEP]), got {block_size}")
+        self.block_size = block_size
+        self.cls, self.sep = cls_token_id, sep_token_id
+        self.is_continuation = is_continuation
+
+    def get_batch(self, batch_size: int, generator: torch.Generator) -> dict[str, Tensor]:
+        from lmbook.train.objectives import word_ids_from_continuation
+
+        n = self.block_size - 2
+        starts = torch.randint(len(self.ids) - n, (batch_size,), generator=generator)
+        body = self.ids[starts[:, None] + torch.arange(n)]  # (B, T-2)
+        cls = torch.full((batch_size, 1), self.cls, dtype=torch.long)
+        sep = torch.full((batch_size, 1), self.sep, dtype=torch.long)
+        input_ids = torch.cat([cls, body, sep], dim=1)  # (B, T)
+        special = torch.zeros_like(input_ids, dtype=torch.bool)
+        special[:, 0] = special[:, -1] = True
+        batch = {
+            "input_ids": input_ids,
+            "attention_mask": torch.ones_like(input_ids),
+            "special_tokens_mask": special,
+        }
+        if self.is_continuation is not None:
+            batch["word_ids"] = word_ids_from_continuation(self.is_continuation[input_ids], special)
+        return batch
+
+
+def default_collate(examples: list[dict[str, Any]]) -> dict[str, Tensor]:
+    """Stack a list of dict examples into a batch (values must have equal shapes)."""
+    if not examples or not isinstance(examples[0], dict):
+        raise TypeError(
+            "default_collate needs dict examples such as {'input_ids': ..., 'labels': ...}; "
+            "pass collate_fn for other layouts"
+        )
+    return {k: torch.stack([torch.as_tensor(e[k]) for e in examples]) for k in examples[0]}
+
+
+class Examples:
+    """Shuffled epochs over a list (or map-style dataset) of examples.
+
+    The permutation is drawn from the trainer's generator at the start of each epoch;
+    the permutation and the position in it are this source's ``state_dict`` (saved in
+    checkpoints, so a resumed run continues mid-epoch exactly).
+    """
+
+    def __init__(self, examples: Sequence[Any], collate_fn: Callable | None = None) -> None:
+        if len(examples) == 0:
+            raise ValueError("the example list is empty; pass at least one example")
+        self.examples = examples
+        self.collate_fn = collate_fn or default_collate
+        self._perm: Tensor | None = None
+        self._pos = 0
+
+    def get_batch(self, batch_size: int, generator: torch.Generator) -> dict[str, Tensor]:
+        picked: list[int] = []
+        while len(picked) < batch_size:
+            if self._perm is None or self._pos >= len(self._perm):
+                self._perm = torch.randperm(len(self.examples), generator=generator)
+                self._pos = 0
+            take = self._perm[self._pos : self._pos + batch_size - len(picked)]
+            picked.extend(take.tolist())
+            self._pos += len(take)
+        return self.collate_fn([self.examples[i] for i in picked])
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"perm": self._perm, "pos": self._pos}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self._perm, self._pos = state["perm"], int(state["pos"])
+
+
+def as_source(data: Any, block_size: int) -> BatchSource:
+    """Wrap ``data`` as a batch source (see the module docstring)."""
+    if data is None:
+        raise ValueError("no data given; pass token ids, a list of examples, or a batch source")
+    if isinstance(data, BatchSource):
+        return data
+    if isinstance(data, Tensor | np.ndarray):
+        return TokenBlocks(data, block_size)
+    if isinstance(data, Sequence) and len(data) > 0 and isinstance(data[0], int | np.integer):
+        return TokenBlocks(data, block_size)
+    if hasattr(data, "__getitem__") and hasattr(data, "__len__"):
+        return Examples(data)
+    raise TypeError(
+        f"cannot draw batches from {type(data).__name__}; pass a 1-D tensor of token ids, a "
+        "list of dict examples, or an object with get_batch(batch_size, generator)"
+    )
