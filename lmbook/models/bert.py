@@ -1,0 +1,275 @@
+"""BERT: a bidirectional Transformer encoder with a masked-language-model head.
+
+Reads top to bottom: config -> output container -> MLM head -> model
+(token + segment + position embeddings, post-LN blocks, pooler) -> forward.
+The blocks are ``lmbook.nn.TransformerBlock(norm_first=False)``, the same class
+GPT uses pre-LN. ``lmbook.hf`` loads Hugging Face ``BertModel`` /
+``BertForMaskedLM`` checkpoints (e.g. all-MiniLM-L6-v2) into it.
+
+Introduced in: Chapter 3.1 (the BERT forward pass, step by step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from lmbook.nn import ACTIVATIONS, ATTENTION_IMPLS, LearnedPositions, TransformerBlock, padding_mask
+
+__all__ = ["BERT", "BertConfig", "BertOutput"]
+
+
+@dataclass
+class BertConfig:
+    """Hyper-parameters of a BERT encoder (defaults: BERT-base, Devlin et al. 2019).
+
+    Introduced in: Chapter 3.1.
+    """
+
+    vocab_size: int = 30522  # V: WordPiece vocabulary
+    max_position: int = 512  # longest sequence (size of the learned position table)
+    type_vocab_size: int = 2  # segments: sentence A = 0, sentence B = 1
+    n_layers: int = 12  # encoder blocks
+    n_heads: int = 12  # attention heads H
+    d_model: int = 768  # width D
+    d_ff: int = 3072  # feed-forward width
+    dropout: float = 0.1  # on embeddings, attention weights and residual branches
+    layer_norm_eps: float = 1e-12
+    activation: str = "gelu"  # BERT uses the exact (erf) GELU
+    pad_token_id: int = 0  # [PAD]; its embedding row starts at zero and gets no gradient
+    add_pooler: bool = True  # tanh(W h_[CLS] + b), the next-sentence-prediction input
+    attn_impl: str = "sdpa"  # "sdpa" (fused) or "naive" (readable, returns weights)
+
+    def __post_init__(self) -> None:
+        for name in ("vocab_size", "max_position", "type_vocab_size", "n_layers", "n_heads",
+                     "d_model", "d_ff"):  # fmt: skip
+            if getattr(self, name) < 1:
+                raise ValueError(f"BertConfig.{name} must be >= 1, got {getattr(self, name)}")
+        if self.d_model % self.n_heads != 0:
+            raise ValueError(
+                f"BertConfig: d_model ({self.d_model}) must be divisible by n_heads "
+                f"({self.n_heads}); change one of them"
+            )
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"BertConfig.dropout must be in [0, 1), got {self.dropout}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"BertConfig.activation must be one of {ACTIVATIONS}, got {self.activation!r}"
+            )
+        if self.attn_impl not in ATTENTION_IMPLS:
+            raise ValueError(
+                f"BertConfig.attn_impl must be one of {ATTENTION_IMPLS}, got {self.attn_impl!r}"
+            )
+        if not 0 <= self.pad_token_id < self.vocab_size:
+            raise ValueError(
+                f"BertConfig.pad_token_id ({self.pad_token_id}) must be a token id < vocab_size"
+            )
+
+    @classmethod
+    def preset(cls, name: str, **overrides) -> BertConfig:
+        """A named configuration: "bert-base", "minilm-l6" (all-MiniLM-L6-v2's shape), "tiny"."""
+        if name not in _BERT_PRESETS:
+            raise ValueError(f"unknown BERT preset {name!r}; choose one of {sorted(_BERT_PRESETS)}")
+        valid = {f.name for f in fields(cls)}
+        unknown = set(overrides) - valid
+        if unknown:
+            raise ValueError(f"unknown BertConfig fields {sorted(unknown)}; valid: {sorted(valid)}")
+        return cls(**{**_BERT_PRESETS[name], **overrides})
+
+    def replace(self, **changes) -> BertConfig:
+        """A copy with some fields changed (validated again)."""
+        return replace(self, **changes)
+
+
+_BERT_PRESETS: dict[str, dict] = {
+    "bert-base": dict(),
+    "minilm-l6": dict(n_layers=6, n_heads=12, d_model=384, d_ff=1536),
+    "tiny": dict(
+        vocab_size=97,
+        max_position=29,
+        type_vocab_size=3,
+        n_layers=2,
+        n_heads=3,
+        d_model=36,
+        d_ff=37,
+    ),  # fmt: skip
+}
+
+
+@dataclass
+class BertOutput:
+    """What :class:`BERT` returns.
+
+    last_hidden_state: (B, T, D) contextual vectors.
+    pooler_output: (B, D) tanh-pooled [CLS] vector, or None without a pooler.
+    attentions: per-layer (B, H, T, T) weights when asked for, else None.
+    """
+
+    last_hidden_state: torch.Tensor
+    pooler_output: torch.Tensor | None = None
+    attentions: tuple[torch.Tensor, ...] | None = None
+
+
+class MLMHead(nn.Module):
+    """Masked-LM head: dense -> GELU -> LayerNorm -> decoder tied to the token table, + bias.
+
+    Parameters: dense, norm, decoder (weight = tok_emb.weight), bias.
+    Shapes: (B, T, D) -> (B, T, V).
+    """
+
+    def __init__(self, config: BertConfig, tok_emb: nn.Embedding) -> None:
+        super().__init__()
+        self.activation = config.activation
+        self.dense = nn.Linear(config.d_model, config.d_model)
+        self.norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.decoder = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.decoder.weight = tok_emb.weight
+        self.bias = nn.Parameter(torch.zeros(config.vocab_size))
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        h = self.dense(hidden)
+        h = F.gelu(h, approximate="tanh") if self.activation == "gelu_tanh" else (
+            F.relu(h) if self.activation == "relu" else F.gelu(h))  # fmt: skip
+        return self.decoder(self.norm(h)) + self.bias
+
+
+class BERT(nn.Module):
+    """Bidirectional encoder: embeddings, post-LN blocks, optional pooler, MLM head.
+
+    Args:
+        config: a :class:`BertConfig`.
+
+    Parameters: tok_emb, pos_emb, seg_emb, emb_norm, drop, blocks, pooler (optional), mlm_head.
+
+    Shapes: input_ids (B, T) -> BertOutput.last_hidden_state (B, T, D).
+
+    Introduced in: Chapter 3.1.
+    """
+
+    def __init__(self, config: BertConfig) -> None:
+        super().__init__()
+        self.config = c = config
+        self.tok_emb = nn.Embedding(c.vocab_size, c.d_model, padding_idx=c.pad_token_id)
+        self.pos_emb = LearnedPositions(c.max_position, c.d_model)
+        self.seg_emb = nn.Embedding(c.type_vocab_size, c.d_model)
+        self.emb_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
+        self.drop = nn.Dropout(c.dropout)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(
+                c.d_model,
+                c.n_heads,
+                c.d_ff,
+                norm_first=False,
+                dropout=c.dropout,
+                activation=c.activation,
+                eps=c.layer_norm_eps,
+                attn_impl=c.attn_impl,
+            )  # fmt: skip
+            for _ in range(c.n_layers)
+        )
+        self.pooler = nn.Linear(c.d_model, c.d_model) if c.add_pooler else None
+        self.mlm_head = MLMHead(c, self.tok_emb)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """BERT initialisation: weights ~ N(0, 0.02), biases 0, LayerNorms identity, [PAD] row 0."""
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                if module is not self.mlm_head.decoder:  # tied: initialised as tok_emb
+                    nn.init.normal_(module.weight, std=0.02)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, std=0.02)
+            elif isinstance(module, nn.LayerNorm):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+        nn.init.normal_(self.pos_emb.weight, std=0.02)
+        nn.init.zeros_(self.mlm_head.bias)
+        with torch.no_grad():
+            self.tok_emb.weight[self.config.pad_token_id].zero_()
+
+    def num_parameters(self) -> int:
+        """Number of parameters (the tied decoder counted once)."""
+        return sum(p.numel() for p in self.parameters())
+
+    def _check_inputs(self, input_ids, attention_mask, token_type_ids) -> None:
+        c = self.config
+        if input_ids.dim() != 2 or input_ids.shape[1] == 0:
+            raise ValueError(
+                f"input_ids must be a non-empty (B, T) tensor, got {tuple(input_ids.shape)}; "
+                "add a batch axis with ids[None]"
+            )
+        if input_ids.dtype not in (torch.long, torch.int32):
+            raise ValueError(f"input_ids must be integer token ids, got dtype {input_ids.dtype}")
+        if input_ids.shape[1] > c.max_position:
+            raise ValueError(
+                f"sequence of {input_ids.shape[1]} tokens is longer than max_position="
+                f"{c.max_position}; truncate it (tokenizer truncation=True, max_length="
+                f"{c.max_position})"
+            )
+        lo, hi = torch.aminmax(input_ids)
+        if lo < 0 or hi >= c.vocab_size:
+            raise ValueError(
+                f"token ids must be in [0, {c.vocab_size}), got min {int(lo)} and max {int(hi)}; "
+                "encode with this model's own vocabulary"
+            )
+        for name, t in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
+            if t is not None and tuple(t.shape) != tuple(input_ids.shape):
+                raise ValueError(
+                    f"{name} has shape {tuple(t.shape)} but input_ids has shape "
+                    f"{tuple(input_ids.shape)}; they must match exactly (one entry per token), "
+                    "so build both with the same tokenizer call"
+                )
+        if token_type_ids is not None:
+            lo, hi = torch.aminmax(token_type_ids)
+            if lo < 0 or hi >= c.type_vocab_size:
+                raise ValueError(
+                    f"token_type_ids must be in [0, {c.type_vocab_size}), got {int(lo)}..{int(hi)}"
+                )
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        return_weights: bool = False,
+    ) -> BertOutput:
+        """Encode a batch.
+
+        Args:
+            input_ids: (B, T) token ids.
+            attention_mask: (B, T), 1 for real tokens, 0 for padding (None: all real).
+            token_type_ids: (B, T) segment ids (None: all 0).
+            return_weights: also return every layer's (B, H, T, T) attention weights.
+
+        Returns:
+            :class:`BertOutput`.
+        """
+        self._check_inputs(input_ids, attention_mask, token_type_ids)
+        T = input_ids.shape[1]
+        if token_type_ids is None:
+            token_type_ids = torch.zeros_like(input_ids)
+        # Embeddings (Devlin et al. 2019, figure 2): token + segment + position, then LayerNorm.
+        x = self.tok_emb(input_ids) + self.seg_emb(token_type_ids) + self.pos_emb(T)  # (B, T, D)
+        x = self.drop(self.emb_norm(x))
+        # Padded keys are hidden from every query; an all-ones mask is dropped so sdpa can
+        # use its unmasked kernel.
+        mask = None
+        if attention_mask is not None and not bool(attention_mask.all()):
+            mask = padding_mask(attention_mask)  # (B, T) -> (B, 1, 1, T)
+        attentions = []
+        for block in self.blocks:
+            x = block(x, mask=mask, return_weights=return_weights)
+            if return_weights:
+                x, w = x
+                attentions.append(w)
+        pooled = torch.tanh(self.pooler(x[:, 0])) if self.pooler is not None else None  # (B, D)
+        return BertOutput(x, pooled, tuple(attentions) if return_weights else None)
+
+    def mlm_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Masked-LM logits from the encoder output: (B, T, D) -> (B, T, V)."""
+        return self.mlm_head(hidden)

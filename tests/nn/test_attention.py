@@ -1,0 +1,147 @@
+"""Attention: naive == sdpa (outputs and gradients), masks, causal alignment, GQA, errors."""
+
+import pytest
+import torch
+
+from lmbook.nn import MultiHeadAttention, attention, causal_mask, padding_mask
+
+
+def _qkv(B=2, H=3, Hkv=3, T=5, S=7, Dh=12, seed=0, grad=False):
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(B, H, T, Dh, generator=g, dtype=torch.float64)
+    k = torch.randn(B, Hkv, S, Dh, generator=g, dtype=torch.float64)
+    v = torch.randn(B, Hkv, S, Dh, generator=g, dtype=torch.float64)
+    return [t.requires_grad_(grad) for t in (q, k, v)]
+
+
+def _reference(q, k, v, mask):
+    """Loop-based attention, one (batch, head, query) at a time."""
+    B, H, T, Dh = q.shape
+    rep = H // k.shape[1]
+    out = torch.zeros_like(q)
+    for b in range(B):
+        for h in range(H):
+            for i in range(T):
+                s = k[b, h // rep] @ q[b, h, i] / Dh**0.5
+                allowed = mask[b if mask.shape[0] > 1 else 0, 0, i]
+                if allowed.any():
+                    w = torch.softmax(s.masked_fill(~allowed, float("-inf")), dim=0)
+                    out[b, h, i] = w @ v[b, h // rep]
+    return out
+
+
+@pytest.mark.parametrize("impl", ["naive", "sdpa"])
+@pytest.mark.parametrize("Hkv", [3, 1])
+def test_matches_loop_reference_with_padding_and_causal(impl, Hkv):
+    q, k, v = _qkv(Hkv=Hkv)
+    am = torch.tensor([[1, 1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0, 0]])
+    mask = padding_mask(am) & causal_mask(5, 7)  # (B, 1, T, S)
+    out = attention(q, k, v, mask=padding_mask(am), causal=True, impl=impl)
+    torch.testing.assert_close(out, _reference(q, k, v, mask))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("T,S", [(5, 5), (3, 8), (1, 6)])
+def test_naive_equals_sdpa_outputs_and_gradients(causal, T, S):
+    q, k, v = _qkv(T=T, S=S, grad=True)
+    mask = torch.rand(2, 1, T, S, generator=torch.Generator().manual_seed(1)) > 0.3
+    mask[..., -1] = True  # every query keeps at least one key
+    outs, grads = [], []
+    for impl in ("naive", "sdpa"):
+        out = attention(q, k, v, mask=mask, causal=causal, impl=impl)
+        (out * torch.linspace(-1, 1, out.numel(), dtype=out.dtype).view_as(out)).sum().backward()
+        outs.append(out.detach())
+        grads.append([t.grad.clone() for t in (q, k, v)])
+        for t in (q, k, v):
+            t.grad = None
+    torch.testing.assert_close(outs[0], outs[1])
+    for a, b in zip(grads[0], grads[1], strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_fully_masked_query_gives_zero_in_both_impls():
+    q, k, v = _qkv(T=2, S=3)
+    mask = torch.tensor([[False, False, False], [True, True, False]])
+    for impl in ("naive", "sdpa"):
+        out = attention(q, k, v, mask=mask, impl=impl)
+        assert torch.isfinite(out).all()
+        assert out[:, :, 0].abs().max() == 0
+
+
+def test_causal_is_aligned_to_end_of_keys():
+    # One query against 6 keys is the last position of the sequence: it sees all 6 keys.
+    q, k, v = _qkv(T=1, S=6)
+    for impl in ("naive", "sdpa"):
+        torch.testing.assert_close(
+            attention(q, k, v, causal=True, impl=impl), attention(q, k, v, impl=impl)
+        )
+    assert causal_mask(2, 4).tolist() == [[True, True, True, False], [True, True, True, True]]
+
+
+def test_weights_are_a_distribution_and_only_naive_returns_them():
+    q, k, v = _qkv()
+    out, w = attention(q, k, v, causal=True, impl="naive", return_weights=True)
+    assert w.shape == (2, 3, 5, 7)
+    torch.testing.assert_close(w.sum(-1), torch.ones(2, 3, 5, dtype=w.dtype))
+    with pytest.raises(ValueError, match="naive"):
+        attention(q, k, v, impl="sdpa", return_weights=True)
+
+
+@pytest.mark.parametrize(
+    "mask_shape", [(2, 1, 1, 6), (2, 1, 1, 8), (3, 1, 1, 7), (2, 4, 5, 7), (5, 7, 1, 1, 1)]
+)
+def test_wrong_mask_shape_is_refused(mask_shape):
+    q, k, v = _qkv()
+    with pytest.raises(ValueError, match="broadcast"):
+        attention(q, k, v, mask=torch.ones(mask_shape, dtype=torch.bool))
+
+
+def test_bad_inputs():
+    q, k, v = _qkv()
+    with pytest.raises(ValueError, match="bool"):
+        attention(q, k, v, mask=torch.ones(2, 1, 1, 7))
+    with pytest.raises(ValueError, match="impl"):
+        attention(q, k, v, impl="flash")
+    with pytest.raises(ValueError, match="multiple"):
+        attention(*_qkv(H=3, Hkv=2))
+    with pytest.raises(ValueError, match=r"\(B, H, T, Dh\)"):
+        attention(q[0], k, v)
+
+
+def test_mha_grouped_query_shapes_and_impls_agree():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(36, n_heads=6, n_kv_heads=2)
+    assert mha.k_proj.weight.shape == (12, 36)
+    x = torch.randn(2, 5, 36)
+    y = mha(x, causal=True)
+    mha.impl = "naive"
+    y2, w = mha(x, causal=True, return_weights=True)
+    torch.testing.assert_close(y, y2, atol=1e-5, rtol=1e-5)
+    assert w.shape == (2, 6, 5, 5)
+    assert torch.all(w[..., 0, 1:] == 0)  # the first token sees only itself
+
+
+def test_mha_cross_attention_and_errors():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(36, 3)
+    y = mha(torch.randn(2, 4, 36), context=torch.randn(2, 9, 36))
+    assert y.shape == (2, 4, 36)
+    with pytest.raises(ValueError, match="divisible"):
+        MultiHeadAttention(36, 5)
+    with pytest.raises(ValueError, match=r"\(B, T, 36\)"):
+        mha(torch.randn(2, 4, 35))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("backend", ["FLASH_ATTENTION", "EFFICIENT_ATTENTION", "MATH"])
+def test_sdpa_backends_match_naive_on_cuda(backend):
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+
+    g = torch.Generator(device="cuda").manual_seed(0)
+    q, k, v = (torch.randn(2, 4, 64, 32, device="cuda", dtype=torch.bfloat16, generator=g)
+               for _ in range(3))  # fmt: skip
+    ref = attention(q.float(), k.float(), v.float(), causal=True, impl="naive")
+    with sdpa_kernel(getattr(SDPBackend, backend)):
+        out = attention(q, k, v, causal=True, impl="sdpa")
+    torch.testing.assert_close(out.float(), ref, atol=2e-2, rtol=2e-2)
