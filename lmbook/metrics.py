@@ -1,4 +1,4 @@
-"""Evaluation metrics: perplexity here; ROUGE / BLEU / exact-match wrappers join later.
+"""Evaluation metrics: perplexity, and ROUGE / BLEU wrappers over the standard libraries.
 
 Perplexity is ``exp`` of the mean next-token negative log-likelihood in nats (the
 quantity every loss in :mod:`lmbook.train.objectives` returns). It is the effective
@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["evaluate_perplexity", "perplexity", "token_nll"]
+__all__ = ["bleu", "evaluate_perplexity", "perplexity", "rouge", "token_nll"]
 
 
 def perplexity(mean_nll: float | Tensor) -> float:
@@ -93,3 +93,94 @@ def evaluate_perplexity(
     finally:
         model.train(was_training)
     return perplexity(total / count)
+
+
+# ----------------------------------------------------------------------------------------------
+# Thin wrappers over the standard metric libraries (Chapter 6). They only check inputs and fix
+# the settings every paper reports, so the book's numbers are comparable with published ones.
+# ----------------------------------------------------------------------------------------------
+
+
+def _check_pairs(predictions, references, what: str) -> None:
+    if isinstance(predictions, str) or isinstance(references, str):
+        raise TypeError(f"{what} expects lists of strings, not a single str; wrap it: [text]")
+    if len(predictions) != len(references):
+        raise ValueError(
+            f"{what}: {len(predictions)} predictions for {len(references)} references; "
+            "pass one prediction per reference"
+        )
+    if not predictions:
+        raise ValueError(f"{what}: nothing to score (empty lists)")
+
+
+def rouge(
+    predictions: list[str],
+    references: list[str],
+    types: tuple[str, ...] = ("rouge1", "rouge2", "rougeL"),
+    use_stemmer: bool = True,
+) -> dict[str, float]:
+    """Mean ROUGE F1 over documents, in percent (Lin 2004), computed by ``rouge-score``.
+
+    ROUGE-n counts the n-grams a summary shares with its reference; ROUGE-L uses their
+    longest common subsequence. Google's ``rouge-score`` package with the Porter stemmer
+    is the implementation most papers report.
+
+    Args:
+        predictions: one system summary per document.
+        references: one reference summary per document.
+        types: which ROUGE variants.
+        use_stemmer: stem words before matching (the usual setting).
+
+    Returns:
+        {type: mean F1 in [0, 100]}.
+
+    Introduced in: Chapter 6 (6.1 summarization).
+    """
+    _check_pairs(predictions, references, "rouge")
+    try:
+        from rouge_score import rouge_scorer
+    except ImportError as err:
+        raise ImportError("rouge needs rouge-score: pip install 'lmbook[metrics]'") from err
+    scorer = rouge_scorer.RougeScorer(list(types), use_stemmer=use_stemmer)
+    totals = dict.fromkeys(types, 0.0)
+    for pred, ref in zip(predictions, references, strict=True):
+        scores = scorer.score(ref, pred)  # rouge-score's order is (target, prediction)
+        for t in types:
+            totals[t] += scores[t].fmeasure
+    return {t: 100.0 * v / len(predictions) for t, v in totals.items()}
+
+
+def bleu(
+    predictions: list[str],
+    references: list[str] | list[list[str]],
+    tokenize: str = "13a",
+) -> float:
+    """Corpus BLEU (Papineni et al. 2002) as ``sacrebleu`` computes it, in [0, 100].
+
+    sacreBLEU fixes tokenization and smoothing so scores are comparable across papers
+    (Post 2018). BLEU is a corpus statistic: n-gram precisions are pooled over all
+    sentences before the geometric mean, so it is not the mean of sentence BLEUs.
+
+    Args:
+        predictions: one detokenized system translation per sentence.
+        references: one reference per sentence, or for several references per sentence
+            a list of reference lists (each as long as predictions), as sacrebleu takes.
+        tokenize: sacrebleu's tokenizer ("13a" is the WMT standard).
+
+    Returns:
+        the BLEU score.
+
+    Introduced in: Chapter 6 (6.2 machine translation).
+    """
+    try:
+        import sacrebleu
+    except ImportError as err:
+        raise ImportError("bleu needs sacrebleu: pip install 'lmbook[metrics]'") from err
+    if references and not isinstance(references[0], str):
+        ref_streams = [list(r) for r in references]
+        for r in ref_streams:
+            _check_pairs(predictions, r, "bleu")
+    else:
+        _check_pairs(predictions, references, "bleu")
+        ref_streams = [list(references)]
+    return float(sacrebleu.corpus_bleu(list(predictions), ref_streams, tokenize=tokenize).score)
