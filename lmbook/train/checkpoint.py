@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import pickle
 import random
 import shutil
 from dataclasses import dataclass
@@ -316,6 +317,12 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     try:
         # weights_only=True: tensors and plain containers only, never pickled code.
         state = torch.load(p / STATE_NAME, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(
+            f"{p / STATE_NAME} holds pickled objects other than tensors and plain containers; "
+            "lmbook refuses to load them because unpickling can run arbitrary code — use a "
+            "checkpoint written by lmbook.train"
+        ) from e
     except (OSError, RuntimeError, EOFError, ValueError) as e:
         raise CheckpointError(
             f"cannot read {p / STATE_NAME} ({type(e).__name__}: {e}); the file is truncated "

@@ -18,6 +18,7 @@ Introduced in: Chapter 5 (pretraining BERT and GPT).
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import math
 import os
@@ -155,6 +156,12 @@ class Trainer:
         torch.manual_seed(cfg.seed + self.dist.rank)
         self.train_source = as_source(train_data, cfg.block_size)
         self.val_source = as_source(val_data, cfg.block_size) if val_data is not None else None
+        # Stateful sources (epochs of examples) restart from here at every evaluation.
+        self._val_start = (
+            copy.deepcopy(self.val_source.state_dict())
+            if hasattr(self.val_source, "state_dict")
+            else None
+        )
         # The data generator is identical on every rank: all draw the same global batch.
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
 
@@ -261,9 +268,8 @@ class Trainer:
         self.history = json.loads(st["history"])
         self.best_val_loss = float(st.get("best_val_loss", math.inf))
         self.data_gen.set_state(st["data_generator"])
-        for name, source in (("train_source", self.train_source), ("val_source", self.val_source)):
-            if source is not None and hasattr(source, "load_state_dict") and st.get(name):
-                source.load_state_dict(st[name])
+        if hasattr(self.train_source, "load_state_dict") and st.get("train_source"):
+            self.train_source.load_state_dict(st["train_source"])
         if self.dist.rank == 0:
             restore_rng_state(st["rng"])
         else:  # rank 0's RNG was saved; other ranks reseed deterministically per step
@@ -279,9 +285,8 @@ class Trainer:
             "history": json.dumps(self.history),
             "best_val_loss": self.best_val_loss,
         }
-        for name, source in (("train_source", self.train_source), ("val_source", self.val_source)):
-            if source is not None and hasattr(source, "state_dict"):
-                state[name] = source.state_dict()
+        if hasattr(self.train_source, "state_dict"):
+            state["train_source"] = self.train_source.state_dict()
         return state
 
     def save_checkpoint(self) -> Path | None:
@@ -326,6 +331,8 @@ class Trainer:
             return None
         n = eval_iters or self.config.eval_iters
         gen = torch.Generator().manual_seed(self.config.seed + 1_000_003)
+        if self._val_start is not None:
+            self.val_source.load_state_dict(copy.deepcopy(self._val_start))
         was_training = self.model.training
         self.model.eval()
         losses = torch.zeros(n, device=self.device)

@@ -1,0 +1,242 @@
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from lmbook.train import (
+    Examples,
+    OutDirError,
+    TrainConfig,
+    Trainer,
+    TrainingDivergedError,
+    configure_optimizer,
+    latest_checkpoint,
+)
+
+V = 97
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # The test box is shared: one thread avoids oversubscription; results are unchanged.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+class TinyLM(nn.Module):
+    """Stand-in causal LM: embedding, LayerNorm, a mixing MLP over the last 2 tokens, head."""
+
+    def __init__(self, D=36, F=37, dropout=0.0):
+        super().__init__()
+        self.tok_emb = nn.Embedding(V, D)
+        self.norm = nn.LayerNorm(D)
+        self.fc = nn.Linear(2 * D, F)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(F, V)
+
+    def forward(self, x):
+        h = self.norm(self.tok_emb(x))  # (B, T, D)
+        prev = torch.cat([torch.zeros_like(h[:, :1]), h[:, :-1]], dim=1)
+        return self.head(self.drop(torch.relu(self.fc(torch.cat([h, prev], -1)))))
+
+
+def _stream(n=6000, seed=0):
+    # a noisy deterministic bigram chain: next = 7 * prev + 3 (mod V) 80% of the time
+    g = torch.Generator().manual_seed(seed)
+    noise = torch.randint(V, (n,), generator=g)
+    keep = torch.rand(n, generator=g) < 0.8
+    ids = torch.empty(n, dtype=torch.long)
+    ids[0] = 0
+    for i in range(1, n):
+        ids[i] = (ids[i - 1] * 7 + 3) % V if keep[i] else noise[i]
+    return ids[:5000], ids[5000:]
+
+
+def _cfg(**kw):
+    base = dict(
+        max_iters=24, eval_interval=8, eval_iters=3, log_interval=4, batch_size=8, block_size=16,
+        warmup_iters=4, lr=1e-2, min_lr=1e-3, dtype="float32", device="cpu", progress=False,
+    )  # fmt: skip
+    return TrainConfig(**(base | kw))
+
+
+def _losses(history):
+    return [(e["iter"], e["train_loss"], e["val_loss"]) for e in history]
+
+
+def test_loss_decreases_and_history_has_the_documented_keys(tmp_path):
+    torch.manual_seed(0)
+    train, val = _stream()
+    trainer = Trainer(TinyLM(), _cfg(max_iters=60, eval_interval=20), train, val)
+    history = trainer.train()
+    assert set(history[-1]) == {"iter", "train_loss", "val_loss", "lr", "tokens_per_sec",
+                                "wall_time_s"}  # fmt: skip
+    assert history[0]["iter"] == 0 and history[0]["val_loss"] == pytest.approx(math.log(V), 0.05)
+    assert history[-1]["iter"] == 60 and history[-1]["val_loss"] < history[0]["val_loss"] - 1.0
+    summary = trainer.summary()
+    assert summary["iter"] == 60 and summary["tokens_per_sec"] > 0
+
+
+def test_resume_reproduces_uninterrupted_run_bit_for_bit(tmp_path):
+    train, val = _stream()
+    # dropout on: the restored torch RNG must give the same dropout masks
+    torch.manual_seed(0)
+    full = Trainer(TinyLM(dropout=0.1), _cfg(out_dir=str(tmp_path / "a")), train, val).train()
+
+    calls = {"n": 0}
+
+    def crashing(model, batch):
+        calls["n"] += 1
+        if calls["n"] > 19:  # 3 eval + 8 steps + 3 eval + 6 steps: dies in step 14
+            raise KeyboardInterrupt
+        from lmbook.train.objectives import clm_loss
+
+        return clm_loss(model(batch["input_ids"]), batch["targets"])
+
+    torch.manual_seed(0)
+    cfg_b = _cfg(out_dir=str(tmp_path / "b"))
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(TinyLM(dropout=0.1), cfg_b, train, val, objective=crashing).train()
+    assert latest_checkpoint(tmp_path / "b").name == "ckpt-0000008"
+
+    torch.manual_seed(123)  # a different init: everything must come from the checkpoint
+    resumed = Trainer(TinyLM(dropout=0.1), cfg_b.replace(resume=True), train, val)
+    assert resumed.iter == 0
+    history = resumed.train()
+    assert resumed.iter == 24
+    assert _losses(history) == _losses(full)  # exact equality, not approx
+    lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["iter"] for x in lines] == [e["iter"] for e in full]
+
+
+def test_examples_source_resumes_mid_epoch(tmp_path):
+    g = torch.Generator().manual_seed(0)
+    xs = torch.randint(V, (50, 6), generator=g)
+    examples = [{"input_ids": x, "labels": x[0] % 3} for x in xs]
+    model_kw = dict(D=12, F=13)
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lm = TinyLM(**model_kw)
+            self.cls = nn.Linear(V, 3)
+
+        def forward(self, input_ids):
+            return self.cls(self.lm(input_ids).mean(1))
+
+    cfg = _cfg(batch_size=7, max_iters=16, lr_decay_iters=16, eval_interval=8, log_interval=8)
+    torch.manual_seed(0)
+    full = Trainer(Classifier(), cfg.replace(out_dir=str(tmp_path / "a")), Examples(examples),
+                   Examples(examples), objective="classification").train()  # fmt: skip
+    torch.manual_seed(0)
+    Trainer(Classifier(), cfg.replace(out_dir=str(tmp_path / "b"), max_iters=8),
+            Examples(examples), Examples(examples), objective="classification").train()  # fmt: skip
+    resumed = Trainer(Classifier(), cfg.replace(out_dir=str(tmp_path / "b"), resume=True),
+                      Examples(examples), Examples(examples), objective="classification")  # fmt: skip
+    assert _losses(resumed.train()) == _losses(full)
+
+
+def test_grad_accumulation_matches_one_big_batch():
+    train, val = _stream()
+    torch.manual_seed(0)
+    big = Trainer(TinyLM(), _cfg(batch_size=8), train, val).train()
+    torch.manual_seed(0)
+    # Same global batch of 8, as 2 micro-batches of 4 drawn from the same generator stream.
+    small = Trainer(TinyLM(), _cfg(batch_size=4, grad_accum=2), train, val)
+    small.val_source = Trainer(TinyLM(), _cfg(batch_size=8), train, val).val_source
+    hist = small.train()
+    for a, b in zip(big, hist, strict=True):
+        if a["train_loss"] is not None:
+            assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-5)
+
+
+def test_nan_loss_stops_with_clear_message_and_keeps_last_good_checkpoint(tmp_path):
+    train, val = _stream()
+    calls = {"n": 0}
+
+    def poisoned(model, batch):
+        from lmbook.train.objectives import clm_loss
+
+        loss = clm_loss(model(batch["input_ids"]), batch["targets"])
+        calls["n"] += model.training
+        if calls["n"] > 9:  # steps 10, 11, ... diverge; the check runs at the log of step 12
+            loss = loss * float("nan")
+        return loss
+
+    torch.manual_seed(0)
+    trainer = Trainer(TinyLM(), _cfg(out_dir=str(tmp_path)), train, val, objective=poisoned)
+    with pytest.raises(
+        TrainingDivergedError, match=r"loss became nan at iter 10.*ckpt-0000008.*Lower lr"
+    ):
+        trainer.train()
+    assert latest_checkpoint(tmp_path).name == "ckpt-0000008"
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert max(json.loads(x)["iter"] for x in lines) == 8
+
+
+def test_out_dir_refusals_change_nothing(tmp_path):
+    train, val = _stream()
+    with pytest.raises(OutDirError, match="no checkpoint"):
+        Trainer(TinyLM(), _cfg(out_dir=str(tmp_path), resume=True), train, val).train()
+    assert not (tmp_path / "metrics.jsonl").exists()
+    Trainer(TinyLM(), _cfg(out_dir=str(tmp_path), max_iters=8), train, val).train()
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    with pytest.raises(OutDirError, match="another model.*fc.weight shape"):
+        Trainer(TinyLM(F=41), _cfg(out_dir=str(tmp_path), resume=True), train, val).train()
+    with pytest.raises(OutDirError, match="another model"):
+        Trainer(TinyLM(F=41), _cfg(out_dir=str(tmp_path)), train, val).train()
+    with pytest.raises(OutDirError, match="resume=true to continue"):
+        Trainer(TinyLM(), _cfg(out_dir=str(tmp_path)), train, val).train()
+    after = {p.name: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
+    assert before == after
+
+
+def test_bad_config_values_name_the_key():
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ValueError, match="dtype"):
+        TrainConfig(dtype="fp8")
+    with pytest.raises(ValueError, match="unknown training key.*valid keys: out_dir"):
+        TrainConfig.from_dict({"learning_rate": 1e-3})
+    with pytest.raises(ValueError, match="resume=True needs out_dir"):
+        TrainConfig(resume=True)
+
+
+def test_weight_decay_groups_follow_the_dim_rule():
+    opt = configure_optimizer(TinyLM(), 1e-3, 0.1, (0.9, 0.99))
+    decay, no_decay = opt.param_groups
+    assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
+    assert all(p.dim() >= 2 for p in decay["params"]) and len(decay["params"]) == 3
+    assert all(p.dim() == 1 for p in no_decay["params"]) and len(no_decay["params"]) == 4
+
+
+def test_bf16_autocast_trains_on_cpu():
+    train, val = _stream()
+    torch.manual_seed(0)
+    hist = Trainer(TinyLM(), _cfg(dtype="bfloat16", max_iters=40, eval_interval=20), train,
+                   val).train()  # fmt: skip
+    assert hist[-1]["val_loss"] < hist[0]["val_loss"] - 0.1
+
+
+def test_tiny_gpt_overfits_one_batch():
+    from lmbook.models import GPT, GPTConfig
+
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig.preset("tiny"))
+
+    class OneBatch:
+        def __init__(self):
+            g = torch.Generator().manual_seed(5)
+            self.x = torch.randint(V, (4, 17), generator=g)
+
+        def get_batch(self, batch_size, generator):
+            return {"input_ids": self.x[:, :-1], "targets": self.x[:, 1:]}
+
+    cfg = _cfg(max_iters=80, eval_interval=80, log_interval=20, batch_size=4, lr=1e-2,
+               min_lr=1e-2, warmup_iters=0, weight_decay=0.0)  # fmt: skip
+    hist = Trainer(gpt, cfg, OneBatch(), OneBatch()).train()
+    assert hist[-1]["val_loss"] < 0.3
