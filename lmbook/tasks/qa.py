@@ -1,0 +1,497 @@
+"""Question answering: an extractive "who speaks this line?" set, SQuAD metrics, retrieval QA.
+
+No installable package ships an extractive QA set, so this module builds one
+honestly from real text. A *passage* is a run of consecutive speeches from one
+scene of a Shakespeare play, written as ``SPEAKER. text`` blocks. The question
+quotes one line of one speech (``Who says "..."?``); the answer is the
+speaker's name *as it appears in the passage*, in front of that speech, so it is
+a character span of the passage exactly as in SQuAD {cite}`rajpurkar2016squad`.
+Train and test sets come from different plays, so a model cannot pass by
+remembering character names.
+
+Retrieval QA ("ask the book") embeds chunks of the book's own pages with a
+sentence encoder and answers a question with the most similar chunk.
+
+Introduced in: Chapter 6 (6.3 question answering).
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import random
+import re
+import string
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = [
+    "BookIndex",
+    "Chunk",
+    "QAExample",
+    "ask_widget",
+    "book_chunks",
+    "build_speaker_qa",
+    "encode_qa",
+    "exact_match",
+    "normalize_answer",
+    "speaker_baseline",
+    "squad_f1",
+    "squad_scores",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# "Who speaks this line?": building the set
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QAExample:
+    """A SQuAD-style example: the answer is ``context[answer_start:answer_start+len(answer)]``."""
+
+    id: str
+    question: str
+    context: str
+    answer: str
+    answer_start: int
+    title: str = ""
+
+
+def _words(text: str) -> int:
+    return len(re.findall(r"[A-Za-z']+", text))
+
+
+def _scenes(play: Any) -> list[list[Any]]:
+    """A play's attributed speeches grouped by scene, in order."""
+    scenes: list[list[Any]] = []
+    key = None
+    for sp in play.speeches:
+        if (sp.act, sp.scene) != key:
+            scenes.append([])
+            key = (sp.act, sp.scene)
+        if sp.speaker and sp.lines:
+            scenes[-1].append(sp)
+    return [s for s in scenes if s]
+
+
+def build_speaker_qa(
+    plays: Sequence[Any],
+    n_speeches: int = 4,
+    max_lines: int = 2,
+    min_words: int = 5,
+    seed: int = 0,
+) -> list[QAExample]:
+    """Build the "who speaks this line?" examples from plays.
+
+    Each scene is cut into windows of ``n_speeches`` consecutive speeches (windows
+    do not overlap); each speech keeps its first ``max_lines`` lines so passages
+    stay short. A window with fewer than two different speakers is skipped (the
+    question would be trivial). One line of at least ``min_words`` words that
+    occurs once in the passage is quoted; the answer is the name in front of it.
+
+    Args:
+        plays: ``Play`` records from ``data.load("shakespeare-plays")`` (anything with
+            ``.slug`` and ``.speeches``, each speech with ``.act``, ``.scene``,
+            ``.speaker`` and ``.lines``).
+        n_speeches: speeches per passage.
+        max_lines: lines kept per speech.
+        min_words: shortest line that may be quoted.
+        seed: which speech and line are quoted (deterministic per seed).
+
+    Returns:
+        the examples, in play order; ``title`` is the play's slug.
+
+    Example:
+        A passage ``"ORLANDO. Go apart, Adam...\\nOLIVER. Now, sir! what make you here?"``
+        with question ``'Who says "Now, sir! what make you here?"?'`` has answer
+        ``"OLIVER"``, at the character offset of that name in the passage.
+    """
+    if n_speeches < 2:
+        raise ValueError(f"n_speeches must be >= 2 (a passage needs a choice), got {n_speeches}")
+    if max_lines < 1:
+        raise ValueError(f"max_lines must be >= 1, got {max_lines}")
+    rng = random.Random(seed)
+    examples: list[QAExample] = []
+    for play in plays:
+        title = play.slug
+        for s_idx, scene in enumerate(_scenes(play)):
+            for w in range(0, len(scene) - n_speeches + 1, n_speeches):
+                window = scene[w : w + n_speeches]
+                if len({sp.speaker for sp in window}) < 2:
+                    continue
+                starts, parts, pos = [], [], 0
+                for sp in window:
+                    block = f"{sp.speaker}. " + " ".join(sp.lines[:max_lines])
+                    if "\n" in block:
+                        raise ValueError(f"{title}: a speech line contains a newline")
+                    starts.append(pos)
+                    parts.append(block)
+                    pos += len(block) + 1  # + "\n"
+                context = "\n".join(parts)
+                candidates = [
+                    (i, line)
+                    for i, sp in enumerate(window)
+                    for line in sp.lines[:max_lines]
+                    if _words(line) >= min_words and context.count(line) == 1
+                ]
+                if not candidates:
+                    continue
+                i, line = rng.choice(candidates)
+                speaker = window[i].speaker
+                examples.append(
+                    QAExample(
+                        id=f"{title}/{s_idx}/{w}",
+                        question=f'Who says "{line}"?',
+                        context=context,
+                        answer=speaker,
+                        answer_start=starts[i],
+                        title=title,
+                    )
+                )
+    return examples
+
+
+def speaker_baseline(example: QAExample, rule: str = "first", seed: int = 0) -> str:
+    """A no-learning answer: a speaker name taken from the passage by a fixed rule.
+
+    Args:
+        example: the question.
+        rule: "first" (the passage's first speaker), "majority" (the speaker with the
+            most speeches in it; ties go to the earliest) or "random" (a speech
+            chosen at random, seeded by ``seed`` and the example id).
+
+    Returns:
+        the predicted answer text.
+    """
+    names = [line.split(". ", 1)[0] for line in example.context.split("\n")]
+    if rule == "first":
+        return names[0]
+    if rule == "majority":
+        counts = collections.Counter(names)
+        return max(names, key=lambda n: (counts[n], -names.index(n)))
+    if rule == "random":
+        return random.Random(f"{seed}/{example.id}").choice(names)
+    raise ValueError(f"unknown rule {rule!r}; use 'first', 'majority' or 'random'")
+
+
+# ----------------------------------------------------------------------------------------------
+# Encoding for a BERT span model
+# ----------------------------------------------------------------------------------------------
+
+
+def _special_id(tokenizer: Any, token: str) -> int:
+    special = getattr(tokenizer, "special_tokens", None)
+    if isinstance(special, dict) and token in special:
+        return int(special[token])
+    for attr in ("token_to_id", "convert_tokens_to_ids"):
+        fn = getattr(tokenizer, attr, None)
+        if callable(fn):
+            return int(fn(token))
+    vocab = getattr(tokenizer, "vocab", None)
+    if isinstance(vocab, dict) and token in vocab:
+        return int(vocab[token])
+    raise ValueError(f"cannot find the id of {token!r} in {type(tokenizer).__name__}'s vocabulary")
+
+
+def _encode_plain(tokenizer: Any, text: str) -> list[int]:
+    """Token ids of ``text`` without [CLS]/[SEP]."""
+    try:
+        return list(tokenizer.encode(text, add_special_tokens=False))
+    except TypeError:
+        return list(tokenizer.encode(text))
+
+
+def encode_qa(
+    tokenizer: Any, examples: Sequence[QAExample], max_length: int = 192
+) -> tuple[dict[str, torch.Tensor], list[int]]:
+    """Tokenize ``[CLS] question [SEP] passage [SEP]`` and find the answer's token span.
+
+    The answer's token positions come from tokenizing the passage in three
+    pieces (before, answer, after) and checking that the pieces put together
+    give exactly the passage's tokens, so no character-offset bookkeeping can
+    silently misplace a span. Passages are truncated to fit ``max_length``;
+    an example whose answer would be cut off is dropped.
+
+    Args:
+        tokenizer: a ``WordPieceTokenizer`` (``encode`` without special tokens).
+        examples: the questions.
+        max_length: longest input in tokens (<= the model's max_position).
+
+    Returns:
+        (batch, kept) where batch has input_ids, attention_mask, token_type_ids (N, T)
+        and start_positions, end_positions (N,), and kept lists the index of each row's
+        example in ``examples``.
+    """
+    cls_id, sep_id, pad_id = (_special_id(tokenizer, t) for t in ("[CLS]", "[SEP]", "[PAD]"))
+    rows, starts, ends, kept = [], [], [], []
+    for n, ex in enumerate(examples):
+        a0, a1 = ex.answer_start, ex.answer_start + len(ex.answer)
+        if ex.context[a0:a1] != ex.answer:
+            raise ValueError(f"example {ex.id}: context[answer_start:...] is not the answer")
+        before = _encode_plain(tokenizer, ex.context[:a0])
+        answer = _encode_plain(tokenizer, ex.answer)
+        after = _encode_plain(tokenizer, ex.context[a1:])
+        passage = _encode_plain(tokenizer, ex.context)
+        if before + answer + after != passage:
+            raise ValueError(
+                f"example {ex.id}: the answer {ex.answer!r} does not fall on token boundaries "
+                "of the passage; answers must be whole words"
+            )
+        question = _encode_plain(tokenizer, ex.question)
+        budget = max_length - len(question) - 3  # [CLS] q [SEP] ... [SEP]
+        if budget < 1:
+            raise ValueError(f"example {ex.id}: question longer than max_length={max_length}")
+        offset = len(question) + 2
+        start, end = offset + len(before), offset + len(before) + len(answer) - 1
+        if len(before) + len(answer) > budget:
+            continue
+        ids = [cls_id, *question, sep_id, *passage[:budget], sep_id]
+        rows.append((ids, len(question) + 2))
+        starts.append(start)
+        ends.append(end)
+        kept.append(n)
+    T = max((len(ids) for ids, _ in rows), default=0)
+    input_ids = torch.full((len(rows), T), pad_id, dtype=torch.long)
+    attention_mask = torch.zeros((len(rows), T), dtype=torch.long)
+    token_type_ids = torch.zeros((len(rows), T), dtype=torch.long)
+    for r, (ids, q_len) in enumerate(rows):
+        input_ids[r, : len(ids)] = torch.tensor(ids)
+        attention_mask[r, : len(ids)] = 1
+        token_type_ids[r, q_len : len(ids)] = 1
+    batch = {
+        "input_ids": input_ids,
+        "attention_mask": attention_mask,
+        "token_type_ids": token_type_ids,
+        "start_positions": torch.tensor(starts, dtype=torch.long),
+        "end_positions": torch.tensor(ends, dtype=torch.long),
+    }
+    return batch, kept
+
+
+# ----------------------------------------------------------------------------------------------
+# SQuAD metrics (the official evaluation script's normalisation)
+# ----------------------------------------------------------------------------------------------
+
+
+def normalize_answer(text: str) -> str:
+    """Lowercase, drop punctuation and the articles a/an/the, collapse whitespace (SQuAD v1.1)."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, truth: str) -> float:
+    """1.0 if the normalised strings are equal, else 0.0."""
+    return float(normalize_answer(prediction) == normalize_answer(truth))
+
+
+def squad_f1(prediction: str, truth: str) -> float:
+    """Token-level F1 between normalised prediction and truth (bag of words overlap)."""
+    pred, gold = normalize_answer(prediction).split(), normalize_answer(truth).split()
+    if not pred or not gold:
+        return float(pred == gold)
+    common = collections.Counter(pred) & collections.Counter(gold)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_scores(
+    predictions: Sequence[str], references: Sequence[str | Sequence[str]]
+) -> dict[str, float]:
+    """Exact match and F1 in percent, averaged over questions; each question takes the max
+    over its reference answers (as the SQuAD script does).
+
+    Args:
+        predictions: one answer string per question.
+        references: per question, the gold answer or a list of gold answers.
+
+    Returns:
+        {"exact_match": ..., "f1": ...} in [0, 100].
+    """
+    if len(predictions) != len(references):
+        raise ValueError(
+            f"{len(predictions)} predictions for {len(references)} references; pass one "
+            "prediction per question"
+        )
+    if not predictions:
+        raise ValueError("no predictions to score")
+    em = f1 = 0.0
+    for pred, refs in zip(predictions, references, strict=True):
+        golds = [refs] if isinstance(refs, str) else list(refs)
+        em += max(exact_match(pred, g) for g in golds)
+        f1 += max(squad_f1(pred, g) for g in golds)
+    n = len(predictions)
+    return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}
+
+
+# ----------------------------------------------------------------------------------------------
+# Retrieval QA over the book
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A passage of the book: where it comes from and its text."""
+
+    source: str
+    heading: str
+    text: str
+
+
+_FENCE = re.compile(r"^(```|~~~)")
+
+
+def _markdown_chunks(markdown: str, source: str, max_words: int) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    heading, para, in_code = "", [], False
+
+    def flush() -> None:
+        words = " ".join(para).split()
+        for i in range(0, len(words), max_words):
+            piece = " ".join(words[i : i + max_words])
+            if len(piece.split()) >= 8:  # skip captions and stray lines
+                chunks.append(Chunk(source, heading, piece))
+        para.clear()
+
+    for line in markdown.splitlines():
+        stripped = line.strip()
+        if _FENCE.match(stripped):
+            # code and directive blocks ({exercise}, {solution}) are skipped: the
+            # retrieval answers with prose
+            in_code = not in_code
+            flush()
+            continue
+        if in_code:
+            continue
+        if stripped.startswith("#"):
+            flush()
+            heading = stripped.lstrip("#").strip()
+            continue
+        if not stripped:
+            flush()
+            continue
+        if stripped.startswith(("|", ":", "<")):  # tables, directive options, html
+            continue
+        para.append(stripped)
+    flush()
+    return chunks
+
+
+def book_chunks(root: str | Path, max_words: int = 120) -> list[Chunk]:
+    """Chunks of prose from the book: every ``*.md`` page and every notebook markdown cell.
+
+    A chunk is a paragraph (split further at ``max_words`` words) with the heading it
+    sits under; code, tables and directive blocks are left out.
+
+    Args:
+        root: the folder to scan (e.g. the book's ``chapters/`` folder).
+        max_words: longest chunk (all-MiniLM-L6-v2 reads at most 256 word pieces).
+
+    Returns:
+        chunks in sorted file order.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a folder; pass the book's chapters/ folder")
+    chunks: list[Chunk] = []
+    for path in sorted(root.rglob("*")):
+        if ".ipynb_checkpoints" in path.parts or not path.is_file():
+            continue
+        rel = str(path.relative_to(root))
+        if path.suffix == ".md":
+            chunks += _markdown_chunks(path.read_text(encoding="utf-8"), rel, max_words)
+        elif path.suffix == ".ipynb":
+            try:
+                nb = json.loads(path.read_text(encoding="utf-8"))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path} is not valid notebook JSON: {err}") from err
+            for cell in nb.get("cells", []):
+                if cell.get("cell_type") == "markdown":
+                    src = cell.get("source", "")
+                    src = "".join(src) if isinstance(src, list) else src
+                    chunks += _markdown_chunks(src, rel, max_words)
+    return chunks
+
+
+class BookIndex:
+    """A dense retrieval index: chunk embeddings, searched by cosine similarity.
+
+    Args:
+        model: an lmbook ``BERT`` with sentence-embedding weights (all-MiniLM-L6-v2).
+        tokenizer: its ``WordPieceTokenizer``.
+        chunks: the passages to index (see `book_chunks`).
+        batch_size: chunks per forward pass when building the index.
+
+    Example:
+        >>> index = BookIndex(model, tok, book_chunks("chapters"))   # doctest: +SKIP
+        >>> index.search("why divide by the square root of d_k?", k=3)   # doctest: +SKIP
+    """
+
+    def __init__(
+        self, model: nn.Module, tokenizer: Any, chunks: Sequence[Chunk], batch_size: int = 32
+    ) -> None:
+        from lmbook.tasks.summarize import embed_sentences
+
+        if not chunks:
+            raise ValueError("no chunks to index; check the folder passed to book_chunks")
+        self.model, self.tokenizer, self.chunks = model, tokenizer, list(chunks)
+        texts = [f"{c.heading}. {c.text}" if c.heading else c.text for c in self.chunks]
+        self.embeddings = embed_sentences(
+            model, tokenizer, texts, batch_size=batch_size, max_length=256
+        )  # (N, D), unit norm
+
+    def search(self, question: str, k: int = 3) -> list[tuple[float, Chunk]]:
+        """The k chunks most similar to ``question``: (cosine similarity, chunk), best first."""
+        from lmbook.tasks.summarize import embed_sentences
+
+        if not question.strip():
+            raise ValueError("the question is empty; type a question")
+        q = embed_sentences(self.model, self.tokenizer, [question])[0]  # (D,)
+        scores = self.embeddings @ q  # (N, D) @ (D,) -> (N,)
+        top = torch.topk(scores, min(k, len(self.chunks)))
+        return [
+            (float(s), self.chunks[int(i)]) for s, i in zip(top.values, top.indices, strict=True)
+        ]
+
+
+def _format_hits(hits: Iterable[tuple[float, Chunk]]) -> str:
+    out = []
+    for score, chunk in hits:
+        out.append(f"[{score:.2f}] {chunk.source} — {chunk.heading}\n    {chunk.text[:400]}")
+    return "\n\n".join(out)
+
+
+def ask_widget(index: BookIndex, k: int = 3, placeholder: str = "Ask the book a question"):
+    """A small "ask the book" widget: a text box; pressing Enter shows the top-k passages.
+
+    Returns:
+        an ``ipywidgets.VBox`` (display it as a cell's last expression).
+    """
+    try:
+        import ipywidgets as widgets
+    except ImportError as err:
+        raise ImportError("ask_widget needs ipywidgets: pip install 'lmbook[book]'") from err
+    box = widgets.Text(placeholder=placeholder, layout=widgets.Layout(width="90%"))
+    button = widgets.Button(description="Ask")
+    out = widgets.Output()
+
+    def answer(_: Any = None) -> None:
+        out.clear_output()
+        with out:
+            if box.value.strip():
+                print(_format_hits(index.search(box.value, k=k)))
+
+    box.continuous_update = False
+    box.observe(lambda change: answer() if change["name"] == "value" else None, names="value")
+    button.on_click(answer)
+    return widgets.VBox([widgets.HBox([box, button]), out])
