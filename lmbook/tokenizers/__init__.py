@@ -1,0 +1,9 @@
+"""Tokenizers: characters, byte-level BPE (GPT-2 compatible), WordPiece (BERT compatible).
+
+Introduced in: Chapter 2 (2.1 tokenization).
+"""
+
+from lmbook.tokenizers.base import Tokenizer, TokenizerFileError
+from lmbook.tokenizers.char import CharTokenizer
+
+__all__ = ["CharTokenizer", "Tokenizer", "TokenizerFileError"]
