@@ -1,7 +1,7 @@
 """Task heads on top of a pretrained encoder: sequence classification and extractive QA.
 
 A "head" is the small layer that turns the contextual vectors of a pretrained
-transformer into the output a task needs. BERT's paper {cite}`devlin2019bert`
+transformer into the output a task needs. BERT's paper (Devlin et al. 2019)
 (section 4) uses exactly two kinds, both here:
 
 - `SequenceClassifier`: pool the sequence into one vector ([CLS] token, the
@@ -9,7 +9,7 @@ transformer into the output a task needs. BERT's paper {cite}`devlin2019bert`
   linear layer to class logits.
 - `BertForQA` / `SpanQAHead`: one linear layer D -> 2 gives every token a
   start score and an end score; the answer is the span (i, j), i <= j, that
-  maximises start_i + end_j (SQuAD, {cite}`rajpurkar2016squad`).
+  maximises start_i + end_j (SQuAD, Rajpurkar et al. 2016).
 
 Shapes: B batch, T sequence length, D width, C classes.
 
@@ -41,7 +41,7 @@ POOLINGS = ("cls", "mean", "last")
 def mean_pool(hidden: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
     """Average the vectors of the real (non-padding) tokens of each sequence.
 
-    This is the pooling all-MiniLM-L6-v2 was trained with {cite}`reimers2019sbert`,
+    This is the pooling all-MiniLM-L6-v2 was trained with (Reimers & Gurevych 2019),
     so it gives that model's sentence embeddings.
 
     Args:
@@ -67,7 +67,7 @@ def last_token_pool(
     """The vector of the last real token of each sequence (for causal models like GPT).
 
     In a causal model only the last token has seen the whole sequence, so it is
-    the one to classify from {cite}`radford2018gpt`. Assumes right padding.
+    the one to classify from (Radford et al. 2018). Assumes right padding.
 
     Args:
         hidden: (B, T, D).

@@ -5,7 +5,7 @@ honestly from real text. A *passage* is a run of consecutive speeches from one
 scene of a Shakespeare play, written as ``SPEAKER. text`` blocks. The question
 quotes one line of one speech (``Who says "..."?``); the answer is the
 speaker's name *as it appears in the passage*, in front of that speech, so it is
-a character span of the passage exactly as in SQuAD {cite}`rajpurkar2016squad`.
+a character span of the passage exactly as in SQuAD (Rajpurkar et al. 2016).
 Train and test sets come from different plays, so a model cannot pass by
 remembering character names.
 

@@ -2,10 +2,10 @@
 
 Extractive summarization copies the k sentences of a document that best cover
 it. Here a sentence is embedded by mean-pooling the token vectors of a BERT
-encoder (all-MiniLM-L6-v2 was trained for exactly that {cite}`reimers2019sbert`),
+encoder (all-MiniLM-L6-v2 was trained for exactly that (Reimers & Gurevych 2019)),
 and sentences are ranked either by cosine similarity to the document's mean
 embedding (the *centroid* method) or by Maximal Marginal Relevance
-{cite}`carbonell1998mmr`, which trades relevance for novelty so the summary does
+(Carbonell & Goldstein 1998), which trades relevance for novelty so the summary does
 not repeat itself. The lead-k baseline (the first k sentences) is famously hard
 to beat on news and papers, whose authors put the point first.
 

@@ -1,6 +1,6 @@
 """Machine translation data and a word-by-word baseline.
 
-The book trains lmbook's ``Seq2SeqTransformer`` {cite}`vaswani2017attention` on
+The book trains lmbook's ``Seq2SeqTransformer`` (Vaswani et al. 2017) on
 parallel EN-FR Bible verses (KJV and Segond, both public domain). This module
 prepares those pairs (word tokenization, length filter, padded id tensors) and
 gives the baseline every neural system should beat: translate each word on its
