@@ -4,6 +4,7 @@ Introduced in: Chapter 2 (2.1 tokenization).
 """
 
 from lmbook.tokenizers.base import Tokenizer, TokenizerFileError
+from lmbook.tokenizers.bpe import BPETokenizer
 from lmbook.tokenizers.char import CharTokenizer
 
-__all__ = ["CharTokenizer", "Tokenizer", "TokenizerFileError"]
+__all__ = ["BPETokenizer", "CharTokenizer", "Tokenizer", "TokenizerFileError"]
