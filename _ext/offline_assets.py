@@ -21,6 +21,7 @@ from pathlib import Path
 
 from sphinx.application import Sphinx
 from sphinx.config import Config
+from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
@@ -67,14 +68,10 @@ def _check_stored_errors(app: Sphinx, docname: str, source: list[str]) -> None:
         code_index += 1
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                logger.warning(
-                    "%s: stored output of code cell %d is an error (%s: %s); fix the cell and "
-                    "run `make execute` to store fresh outputs",
-                    path.relative_to(app.srcdir),
-                    code_index,
-                    output.get("ename"),
-                    output.get("evalue"),
-                    location=docname,
+                raise ExtensionError(
+                    f"{path.relative_to(app.srcdir)}: the stored output of code cell {code_index} "
+                    f"is an error ({output.get('ename')}: {output.get('evalue')}); fix the cell "
+                    f"and run `make execute NOTEBOOKS={path.relative_to(app.srcdir)}`"
                 )
 
 
