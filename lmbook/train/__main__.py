@@ -167,8 +167,7 @@ def build_run(recipe: dict[str, Any]) -> dict[str, Any]:
     if dcfg["tokenizer"] == "char":
         from lmbook.tokenizers import CharTokenizer
 
-        tokenizer = CharTokenizer.from_text(text) if hasattr(CharTokenizer, "from_text") \
-            else CharTokenizer(text)  # fmt: skip
+        tokenizer = CharTokenizer.train(text)  # vocabulary of the whole corpus (65-ish chars)
         train_ids = torch.tensor(tokenizer.encode(train_text), dtype=torch.long)
         val_ids = torch.tensor(tokenizer.encode(val_text), dtype=torch.long)
     elif dcfg["tokenizer"] == "wordpiece-minilm":

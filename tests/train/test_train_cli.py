@@ -1,0 +1,112 @@
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from lmbook.train.__main__ import main, preset_names
+
+SMALL = ["--max_iters=4", "--eval_interval=2", "--eval_iters=1", "--log_interval=2",
+         "--model.n_layers=1", "--data.max_chars=60000", "--progress=false", "--dtype=float32",
+         "--device=cpu"]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def _run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_presets_are_shipped():
+    assert {"shakespeare-char", "shakespeare-char-gpu", "bert-mlm"} <= set(preset_names())
+
+
+def test_unknown_preset_lists_the_presets(capsys):
+    code, _, err = _run(capsys, "shakespeare-word")
+    assert code == 2 and "unknown preset 'shakespeare-word'" in err and "shakespeare-char" in err
+
+
+def test_unknown_key_lists_valid_keys(capsys):
+    code, _, err = _run(capsys, "shakespeare-char", "--learning_rate=1e-3")
+    assert code == 2 and "unknown key --learning_rate" in err
+    assert "max_iters" in err and "model.n_layers" in err and "data.val_fraction" in err
+    code, _, err = _run(capsys, "shakespeare-char", "--model.n_layer=2")
+    assert code == 2 and "unknown key --model.n_layer" in err
+
+
+def test_bad_values_name_the_key(capsys, tmp_path):
+    code, _, err = _run(capsys, "shakespeare-char", "--max_iters=lots")
+    assert code == 2 and "--max_iters expects an integer" in err
+    code, _, err = _run(capsys, "shakespeare-char", "--compile=maybe")
+    assert code == 2 and "--compile expects true/false" in err
+    code, _, err = _run(capsys, "shakespeare-char", "--dtype=fp8", f"--out_dir={tmp_path / 'x'}")
+    assert code == 2 and "dtype must be one of" in err
+    assert not (tmp_path / "x").exists()
+    code, _, err = _run(capsys, str(tmp_path / "missing.json"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_resume_without_checkpoint_is_refused(capsys, tmp_path):
+    out = tmp_path / "run"
+    code, _, err = _run(capsys, "shakespeare-char", *SMALL, f"--out_dir={out}", "--resume=true")
+    assert code == 2 and "holds no checkpoint" in err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_short_run_resume_and_refusals(capsys, tmp_path):
+    out = tmp_path / "run"
+    code, stdout, err = _run(capsys, "shakespeare-char", *SMALL, f"--out_dir={out}")
+    assert code == 0, err
+    final = json.loads(stdout.strip().splitlines()[-1])
+    assert {"iter", "train_loss", "val_loss", "tokens_per_sec", "wall_time_s"} <= set(final)
+    assert final["iter"] == 4
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [e["iter"] for e in lines] == [0, 2, 4]
+    assert (out / "tokenizer.json").is_file()
+
+    snapshot = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    # another model (2 layers) in the same out_dir: refused, nothing touched
+    code, _, err = _run(capsys, "shakespeare-char", *SMALL, "--model.n_layers=2",
+                        f"--out_dir={out}", "--resume=true")  # fmt: skip
+    assert code == 2 and "another model" in err and "n_layers 1 vs 2" in err
+    # the same model without resume: refused rather than overwritten
+    code, _, err = _run(capsys, "shakespeare-char", *SMALL, f"--out_dir={out}")
+    assert code == 2 and "resume=true" in err
+    assert snapshot == {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+
+    code, stdout, err = _run(capsys, "shakespeare-char", *SMALL, "--max_iters=6",
+                             f"--out_dir={out}", "--resume=true")  # fmt: skip
+    assert code == 0, err
+    assert json.loads(stdout.strip().splitlines()[-1])["iter"] == 6
+
+
+@pytest.mark.slow
+def test_shakespeare_char_reaches_nanogpt_val_loss(tmp_path, record_property):
+    """The done-when run: the real CLI, nanoGPT's CPU recipe, 2000 iterations."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "lmbook.train", "shakespeare-char",
+         f"--out_dir={tmp_path / 'run'}", "--progress=false"],
+        capture_output=True, text=True, timeout=3600, env=dict(os.environ),
+    )  # fmt: skip
+    wall = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    final = json.loads(proc.stdout.strip().splitlines()[-1])
+    record_property("val_loss", final["val_loss"])
+    record_property("wall_time_s", round(wall, 1))
+    record_property("tokens_per_sec", round(final["tokens_per_sec"]))
+    print(f"\nshakespeare-char: val_loss={final['val_loss']:.4f} best={final['best_val_loss']:.4f} "
+          f"tokens/s={final['tokens_per_sec']:.0f} wall={wall:.0f}s")  # fmt: skip
+    assert final["iter"] == 2000
+    assert final["val_loss"] <= 1.88
