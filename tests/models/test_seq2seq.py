@@ -1,0 +1,227 @@
+"""Tests for lmbook.models.seq2seq: shapes, padding and causal invariance, KV-cache decoding,
+naive = sdpa, overfitting a reversal task, and bad input."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from lmbook.generation import greedy_decode
+from lmbook.models import Seq2SeqConfig, Seq2SeqTransformer
+from lmbook.nn import KVCache
+
+V = 97
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """These models are tiny: one thread avoids oversubscribing a shared 2-core machine,
+    where two threads made the overfitting test ~30x slower."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def tiny(**overrides) -> Seq2SeqTransformer:
+    torch.manual_seed(0)
+    return Seq2SeqTransformer(Seq2SeqConfig.preset("tiny", **overrides)).eval()
+
+
+def ids(B: int, L: int, vocab: int = V, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, vocab, (B, L), generator=g)
+
+
+# ---------------------------------------------------------------------- config
+def test_presets_and_parameter_count():
+    base = Seq2SeqConfig.preset("transformer-base")
+    assert (base.n_encoder_layers, base.n_decoder_layers, base.d_model, base.n_heads) == (
+        6, 6, 512, 8
+    )  # fmt: skip
+    assert base.d_ff == 2048 and base.norm_first is False and base.activation == "relu"
+    assert Seq2SeqConfig.preset("cpu-small", vocab_size=500).vocab_size == 500
+    # Parameter count of the tiny model, by hand: embeddings V*D, encoder block
+    # 4(D^2+D) + 2 D F + F + D + 2*2D, decoder block adds cross attention 4(D^2+D) + 2D.
+    D, F = 36, 37
+    attn = 4 * (D * D + D)
+    ffn = D * F + F + F * D + D
+    enc = attn + ffn + 2 * 2 * D
+    dec = 2 * attn + ffn + 3 * 2 * D
+    assert tiny().num_parameters() == V * D + 2 * enc + 2 * dec  # post-LN: no final norms
+    assert tiny(norm_first=True).num_parameters() == V * D + 2 * enc + 2 * dec + 2 * 2 * D
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="divisible"):
+        Seq2SeqConfig(d_model=36, n_heads=5)
+    with pytest.raises(ValueError, match="share_embeddings"):
+        Seq2SeqConfig(vocab_size=10, src_vocab_size=12)
+    with pytest.raises(ValueError, match="unknown Seq2Seq preset"):
+        Seq2SeqConfig.preset("transformer-huge")
+    with pytest.raises(ValueError, match="unknown Seq2SeqConfig fields"):
+        Seq2SeqConfig.preset("tiny", n_layers=3)
+    with pytest.raises(ValueError, match="dropout"):
+        Seq2SeqConfig(dropout=1.0)
+
+
+# ---------------------------------------------------------------------- shapes and tying
+@pytest.mark.parametrize("share", [True, False])
+def test_shapes_and_tied_head(share):
+    model = tiny(share_embeddings=share, src_vocab_size=V if share else 53)
+    src = ids(2, 7, vocab=model.config.src_vocab_size)
+    memory = model.encode(src)
+    assert memory.shape == (2, 7, 36)
+    logits = model(src, ids(2, 5))
+    assert logits.shape == (2, 5, V)
+    assert model.lm_head.weight is model.target_embedding.weight
+    names = {n for n, _ in model.named_parameters()}
+    assert ("tok_emb.weight" in names) == share and ("src_emb.weight" in names) == (not share)
+    assert "pos_emb.pe" not in model.state_dict()  # sinusoids are recomputed, never saved
+
+
+# ---------------------------------------------------------------------- invariances
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_source_padding_changes_nothing(norm_first):
+    model = tiny(norm_first=norm_first)
+    src, tgt = ids(3, 9, seed=1), ids(3, 6, seed=2)
+    lengths = [9, 5, 2]
+    mask = torch.zeros(3, 9, dtype=torch.long)
+    for b, n in enumerate(lengths):
+        mask[b, :n] = 1
+    padded = src.masked_fill(mask == 0, 0)
+    garbage = src.masked_fill(mask == 0, 42)  # the value of padding tokens must not matter
+    out_a = model(padded, tgt, src_mask=mask)
+    out_b = model(garbage, tgt, src_mask=mask)
+    torch.testing.assert_close(out_a, out_b, rtol=1e-5, atol=1e-5)
+    for b, n in enumerate(lengths):
+        alone = model(src[b : b + 1, :n], tgt[b : b + 1])
+        torch.testing.assert_close(out_a[b : b + 1], alone, rtol=1e-5, atol=1e-5)
+
+
+def test_target_left_padding_with_tgt_mask():
+    model = tiny()
+    src, tgt = ids(1, 6, seed=3), ids(1, 4, seed=4)
+    padded = torch.cat([torch.zeros(1, 2, dtype=torch.long), tgt], dim=1)
+    tgt_mask = torch.tensor([[0, 0, 1, 1, 1, 1]])
+    # Positions shift with left padding, so compare against the same shifted layout: the
+    # padded keys must be invisible, whatever their token values.
+    out_a = model(src, padded, tgt_mask=tgt_mask)
+    out_b = model(src, padded.index_fill(1, torch.tensor([0, 1]), 55), tgt_mask=tgt_mask)
+    torch.testing.assert_close(out_a[:, 2:], out_b[:, 2:], rtol=1e-5, atol=1e-5)
+
+
+def test_decoder_is_causal():
+    model = tiny()
+    src, tgt = ids(2, 7, seed=5), ids(2, 8, seed=6)
+    changed = tgt.clone()
+    changed[:, 5:] = (changed[:, 5:] + 1) % V
+    a, b = model(src, tgt), model(src, changed)
+    torch.testing.assert_close(a[:, :5], b[:, :5], rtol=1e-5, atol=1e-5)
+    assert not torch.allclose(a[:, 5:], b[:, 5:])
+
+
+def test_encoder_is_bidirectional():
+    model = tiny()
+    src = ids(1, 7, seed=7)
+    changed = src.clone()
+    changed[0, -1] = (changed[0, -1] + 1) % V
+    assert not torch.allclose(model.encode(src)[:, 0], model.encode(changed)[:, 0])
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_incremental_decoding_with_cache_matches_full_pass(norm_first):
+    model = tiny(norm_first=norm_first)
+    src, tgt = ids(2, 7, seed=9), ids(2, 6, seed=10)
+    mask = torch.tensor([[1] * 7, [1] * 4 + [0] * 3])
+    memory = model.encode(src, mask)
+    full = model.decode(tgt, memory, mask)
+    cache = model.new_cache()
+    steps = [model.decode(tgt[:, :2], memory, mask, cache=cache)]  # a 2-token prompt first
+    for t in range(2, 6):
+        steps.append(model.decode(tgt[:, t : t + 1], memory, mask, cache=cache))
+    torch.testing.assert_close(torch.cat(steps, dim=1), full, rtol=1e-5, atol=1e-5)
+    assert cache.seq_len == 6
+
+
+def test_naive_and_sdpa_agree():
+    sdpa, naive = tiny(attn_impl="sdpa"), tiny(attn_impl="naive")
+    naive.load_state_dict(sdpa.state_dict())
+    src, tgt = ids(2, 7, seed=11), ids(2, 5, seed=12)
+    mask = torch.tensor([[1] * 7, [1] * 3 + [0] * 4])
+    torch.testing.assert_close(
+        sdpa(src, tgt, src_mask=mask), naive(src, tgt, src_mask=mask), rtol=1e-5, atol=1e-5
+    )
+
+
+# ---------------------------------------------------------------------- learning
+def test_overfits_a_reversal_task_and_greedy_decodes_it():
+    torch.manual_seed(0)
+    PAD, BOS, EOS, V_small = 0, 1, 2, 13
+    config = Seq2SeqConfig.preset(
+        "tiny", vocab_size=V_small, d_model=48, n_heads=4, d_ff=96, norm_first=True
+    )
+    model = Seq2SeqTransformer(config)
+    g = torch.Generator().manual_seed(0)
+    B, L = 16, 6
+    lengths = torch.randint(3, L + 1, (B,), generator=g)
+    src = torch.full((B, L), PAD)
+    tgt = torch.full((B, L + 2), PAD)
+    for b, n in enumerate(lengths.tolist()):
+        seq = torch.randint(3, V_small, (n,), generator=g)
+        src[b, :n] = seq
+        tgt[b, : n + 2] = torch.cat([torch.tensor([BOS]), seq.flip(0), torch.tensor([EOS])])
+    src_mask = (src != PAD).long()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    start = time.perf_counter()
+    model.train()
+    for _ in range(300):
+        logits = model(src, tgt[:, :-1], src_mask=src_mask)
+        loss = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, V_small), tgt[:, 1:].reshape(-1), ignore_index=PAD
+        )
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if loss.item() < 0.01:
+            break
+    elapsed = time.perf_counter() - start
+    assert loss.item() < 0.05, f"loss {loss.item():.3f} after training"
+    out = greedy_decode(model, src, src_mask, max_len=L + 1, bos_id=BOS, eos_id=EOS)
+    for b, n in enumerate(lengths.tolist()):
+        assert out[b, : n + 2].tolist() == tgt[b, : n + 2].tolist()
+    assert elapsed < 20, f"overfitting took {elapsed:.1f}s"
+
+
+# ---------------------------------------------------------------------- bad input
+def test_bad_input_errors():
+    model = tiny()
+    src, tgt = ids(2, 7), ids(2, 5)
+    with pytest.raises(ValueError, match="max_position"):
+        model(ids(2, 24), tgt)
+    with pytest.raises(ValueError, match="max_position"):
+        model(src, ids(2, 24))
+    with pytest.raises(ValueError, match=r"must be in \[0, 97\)"):
+        model(src.clone().fill_(97), tgt)
+    with pytest.raises(ValueError, match=r"must be in \[0, 97\)"):
+        model(src, tgt.clone().fill_(-1))
+    with pytest.raises(ValueError, match="shape"):
+        model(src, tgt, src_mask=torch.ones(2, 6))
+    with pytest.raises(ValueError, match="shape"):
+        model(src, tgt, tgt_mask=torch.ones(2, 6))
+    with pytest.raises(ValueError, match="all padding"):
+        model(src, tgt, src_mask=torch.tensor([[1] * 7, [0] * 7]))
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        model(src, tgt, src_mask=torch.full((2, 7), 2))
+    with pytest.raises(ValueError, match="batch size"):
+        model(src, ids(3, 5))
+    with pytest.raises(ValueError, match="add a batch axis"):
+        model(src[0], tgt)
+    with pytest.raises(ValueError, match="integer token ids"):
+        model(src.float(), tgt)
+    with pytest.raises(ValueError, match="memory"):
+        model.decode(tgt, torch.zeros(2, 7, 35))
+    with pytest.raises(ValueError, match="new_cache"):
+        model.decode(tgt, model.encode(src), cache=KVCache(1))
