@@ -1,0 +1,218 @@
+"""GloVe: global vectors from weighted least squares on log co-occurrence counts.
+
+Pennington, Socher and Manning (2014) fit word vectors w_i, context vectors w̃_j and biases
+b_i, b̃_j to the co-occurrence counts X_ij of the whole corpus (eq. 8):
+
+    J = Σ_{i,j: X_ij > 0} f(X_ij) (w_i · w̃_j + b_i + b̃_j - log X_ij)²,
+    f(x) = min(1, (x / x_max)^α)   (eq. 9; x_max = 100, α = 3/4)
+
+X_ij adds 1/d for every occurrence of word j at distance d <= window from word i (the
+reference ``cooccur.c``, symmetric window). Training follows the reference ``glove.c``:
+AdaGrad over the non-zero entries in random order, squared-gradient accumulators started at 1,
+initial values uniform in [-0.5/D, 0.5/D], and the final vectors w_i + w̃_i (the paper, §4.2:
+the sum is slightly better than either). glove.c updates one entry at a time; here a shuffled
+minibatch of entries is updated at once with ``index_add_``.
+
+Introduced in: Chapter 4 (4.1 word embeddings).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from .corpus import _check_sentences, build_vocab, encode_sentences
+from .vectors import WordVectors
+
+__all__ = ["GloVe", "cooccurrence"]
+
+
+def cooccurrence(
+    ids: np.ndarray, sentence_id: np.ndarray, vocab_size: int, window: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distance-weighted co-occurrence counts, as a sparse (COO) matrix.
+
+    X_ij = Σ over occurrences of j at distance d in 1..window from i, same sentence, of 1/d;
+    the window is symmetric, so X is symmetric.
+
+    Args:
+        ids: token ids, shape (N,).
+        sentence_id: sentence of each token, shape (N,).
+        vocab_size: V.
+        window: maximum distance.
+
+    Returns:
+        ``(rows, cols, values)``: int64, int64, float64 arrays of shape (nnz,), sorted by
+        (row, col), each non-zero entry once.
+
+    Introduced in: Chapter 4.
+    """
+    keys, weights = [], []
+    for d in range(1, min(window, len(ids) - 1) + 1):
+        same = np.flatnonzero(sentence_id[:-d] == sentence_id[d:])  # token i and i+d
+        left, right = ids[same], ids[same + d]
+        # Both directions: j is in i's window and i in j's (cooccur.c with symmetric=1).
+        keys += [left * vocab_size + right, right * vocab_size + left]
+        weights.append(np.full(2 * len(same), 1.0 / d))
+    if not keys:
+        empty = np.zeros(0, np.int64)
+        return empty, empty.copy(), np.zeros(0, np.float64)
+    uniq, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+    values = np.bincount(inverse.ravel(), weights=np.concatenate(weights), minlength=len(uniq))
+    return uniq // vocab_size, uniq % vocab_size, values
+
+
+class GloVe(WordVectors):
+    """GloVe vectors trained with AdaGrad on the corpus's co-occurrence counts.
+
+    Args:
+        dim: vector width D.
+        window: context distance for counting (each pair weighted 1/distance).
+        x_max: count at which the weight f(x) saturates at 1.
+        alpha: exponent of the weighting function.
+        epochs: passes over the non-zero counts.
+        seed: seeds the initial vectors and the entry order.
+        lr: AdaGrad step size (glove.c's eta).
+        min_count: words seen fewer times are dropped before counting.
+        batch_size: non-zero entries per update.
+        device: where to train (``"cpu"``, ``"cuda"``); the result is a numpy array either way.
+        verbose: print the loss after each epoch.
+
+    Attributes:
+        vocab, embeddings (V, D), counts (V,): see `WordVectors`; ``embeddings`` = W + W̃.
+        word_vectors, context_vectors (np.ndarray): W and W̃, (V, D) each.
+        biases, context_biases (np.ndarray): b and b̃, (V,) each.
+        nnz (int): number of non-zero co-occurrence entries.
+        loss_history (list[float]): mean weighted squared error per entry, per epoch.
+
+    Introduced in: Chapter 4.
+    """
+
+    _config_fields = (
+        "dim",
+        "window",
+        "x_max",
+        "alpha",
+        "epochs",
+        "seed",
+        "lr",
+        "min_count",
+        "batch_size",
+    )
+    _extra_arrays = ("word_vectors", "context_vectors", "biases", "context_biases")
+    _fit_hint = "call .fit(sentences) first"
+
+    def __init__(
+        self,
+        dim: int = 100,
+        window: int = 10,
+        x_max: float = 100.0,
+        alpha: float = 0.75,
+        epochs: int = 25,
+        seed: int = 0,
+        lr: float = 0.05,
+        min_count: int = 5,
+        batch_size: int = 4096,
+        device: str | torch.device | None = None,
+        verbose: bool = False,
+    ) -> None:
+        super().__init__()
+        for name, value in [
+            ("dim", dim),
+            ("window", window),
+            ("epochs", epochs),
+            ("min_count", min_count),
+            ("batch_size", batch_size),
+        ]:
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not x_max > 0 or not alpha >= 0 or not lr > 0:
+            raise ValueError(
+                f"need x_max > 0, alpha >= 0 and lr > 0, got x_max={x_max}, alpha={alpha}, lr={lr}"
+            )
+        self.dim, self.window, self.epochs = int(dim), int(window), int(epochs)
+        self.x_max, self.alpha, self.lr = float(x_max), float(alpha), float(lr)
+        self.seed, self.min_count, self.batch_size = int(seed), int(min_count), int(batch_size)
+        self.device = device
+        self.verbose = verbose
+        self.word_vectors = self.context_vectors = None
+        self.biases = self.context_biases = None
+        self.nnz = 0
+        self.loss_history: list[float] = []
+        self.train_seconds = 0.0
+
+    def fit(self, sentences: Sequence[Sequence[str]]) -> GloVe:
+        """Count co-occurrences in ``sentences`` and fit the vectors.
+
+        Args:
+            sentences: a list of sentences, each a list of words.
+
+        Returns:
+            self, trained.
+        """
+        start = time.perf_counter()
+        _check_sentences(sentences)
+        vocab, counts = build_vocab(sentences, self.min_count)
+        ids, sent = encode_sentences(sentences, {w: i for i, w in enumerate(vocab)})
+        V, D = len(vocab), self.dim
+        rows, cols, values = cooccurrence(ids, sent, V, self.window)
+        if len(values) == 0:
+            raise ValueError(
+                "no two vocabulary words co-occur within the window; use longer sentences, "
+                "a larger window or a lower min_count"
+            )
+        self.nnz = len(values)
+        device = torch.device(self.device) if self.device is not None else torch.device("cpu")
+        rng = np.random.default_rng(self.seed)
+
+        def init(*shape: int) -> torch.Tensor:  # glove.c: uniform in [-0.5/D, 0.5/D]
+            return torch.from_numpy((rng.random(shape, dtype=np.float32) - 0.5) / D).to(device)
+
+        w, wt, b, bt = init(V, D), init(V, D), init(V), init(V)
+        # AdaGrad accumulators start at 1 (glove.c), so the first steps are at most lr.
+        gw, gwt = torch.ones(V, D, device=device), torch.ones(V, D, device=device)
+        gb, gbt = torch.ones(V, device=device), torch.ones(V, device=device)
+        rows_t = torch.from_numpy(rows).to(device)
+        cols_t = torch.from_numpy(cols).to(device)
+        log_x = torch.from_numpy(np.log(values)).to(device, torch.float32)
+        weight = torch.from_numpy(np.minimum(1.0, (values / self.x_max) ** self.alpha)).to(
+            device, torch.float32
+        )
+        self.loss_history = []
+        for epoch in range(self.epochs):
+            order = torch.from_numpy(rng.permutation(self.nnz)).to(device)
+            total = 0.0
+            for s in range(0, self.nnz, self.batch_size):
+                e = order[s : s + self.batch_size]
+                i, j = rows_t[e], cols_t[e]
+                wi, wj = w[i], wt[j]  # (B, D) each
+                diff = (wi * wj).sum(1) + b[i] + bt[j] - log_x[e]  # (B,)
+                fdiff = weight[e] * diff
+                total += float((fdiff * diff).sum()) * 0.5
+                fdiff = fdiff * self.lr
+                grad_i = fdiff[:, None] * wj  # (B, D): lr · ∂J/∂w_i
+                grad_j = fdiff[:, None] * wi
+                w.index_add_(0, i, grad_i.div_(gw[i].sqrt_()).neg_())
+                wt.index_add_(0, j, grad_j.div_(gwt[j].sqrt_()).neg_())
+                # Accumulate the squared (lr-scaled) gradients, as glove.c does; recompute them
+                # since the buffers above were scaled in place.
+                gw.index_add_(0, i, (fdiff[:, None] * wj).square_())
+                gwt.index_add_(0, j, (fdiff[:, None] * wi).square_())
+                b.index_add_(0, i, -fdiff / gb[i].sqrt())
+                bt.index_add_(0, j, -fdiff / gbt[j].sqrt())
+                gb.index_add_(0, i, fdiff.square())
+                gbt.index_add_(0, j, fdiff.square())
+            self.loss_history.append(total / self.nnz)
+            if self.verbose:
+                print(
+                    f"epoch {epoch + 1}/{self.epochs}: loss {self.loss_history[-1]:.4f}, "
+                    f"{time.perf_counter() - start:.1f}s"
+                )
+        self.word_vectors, self.context_vectors = w.cpu().numpy(), wt.cpu().numpy()
+        self.biases, self.context_biases = b.cpu().numpy(), bt.cpu().numpy()
+        self._set_vectors(vocab, self.word_vectors + self.context_vectors, counts)
+        self.train_seconds = time.perf_counter() - start
+        return self
