@@ -378,8 +378,10 @@ class BPETokenizer(Tokenizer):
         allowed = specials if allowed_special == "all" else set(allowed_special)
         disallowed = specials - allowed if disallowed_special == "all" else set(disallowed_special)
         if disallowed and self._special_pat is not None:
-            found = self._special_pat.search(text)
-            if found and found.group() in disallowed:
+            found = next(
+                (m for m in self._special_pat.finditer(text) if m.group() in disallowed), None
+            )
+            if found is not None:
                 raise ValueError(
                     f"the text contains the special token {found.group()!r}; pass "
                     f"allowed_special={{{found.group()!r}}} to encode it as a special token, or "
