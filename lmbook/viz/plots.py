@@ -52,7 +52,7 @@ def figure_png(fig: Any, dpi: int = 100) -> bytes:
 def plot_history(
     history: Sequence[Mapping[str, Any]],
     keys: Iterable[str] | None = None,
-    x: str = "step",
+    x: str | None = None,
     ax: Any = None,
     title: str = "Training curves",
     ylabel: str = "loss (nats/token)",
@@ -64,9 +64,11 @@ def plot_history(
     training loss): each curve uses only the entries that have its key.
 
     Args:
-        history: e.g. ``[{"step": 10, "train_loss": 3.1, "lr": 1e-3}, {"step": 20, ...}]``.
+        history: e.g. ``trainer.history``: ``[{"iter": 10, "train_loss": 3.1, "val_loss": None,
+            "lr": 1e-3}, ...]`` (entries whose value is None are skipped).
         keys: which numeric keys to draw; default every key whose name contains "loss".
-        x: the key used for the x axis; entries without it use their index.
+        x: the key used for the x axis; default "iter" (the Trainer's key), else "step" when
+            present; entries without it use their index.
         ax: optional matplotlib Axes to draw into.
         title: figure title.
         ylabel: y-axis label (with units).
@@ -89,6 +91,8 @@ def plot_history(
                     seen.append(k)
         keys = seen
     keys = list(keys)
+    if x is None:
+        x = next((k for k in ("iter", "step") if any(k in e for e in history)), "iter")
     found = [k for k in keys if any(k in e for e in history)]
     if not found:
         available = sorted({k for e in history for k in e})

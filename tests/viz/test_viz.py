@@ -39,6 +39,18 @@ def test_plot_history_skips_missing_keys_and_labels_axes():
     assert ax.get_xlabel() == "step" and "loss" in ax.get_ylabel()
 
 
+def test_plot_history_reads_trainer_entries():
+    # The Trainer logs "iter" and leaves val_loss None between evaluations.
+    history = [
+        {"iter": i, "train_loss": 3.0 - i / 100, "val_loss": None, "lr": 1e-3} for i in range(5)
+    ]
+    history[0]["val_loss"], history[4]["val_loss"] = 3.2, 2.9
+    ax = viz.plot_history(history).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["val_loss"].get_xdata()) == [0, 4]
+    assert ax.get_xlabel() == "iter"
+
+
 def test_plot_history_rejects_bad_input():
     with pytest.raises(ValueError, match="empty"):
         viz.plot_history([])
