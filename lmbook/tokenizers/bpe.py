@@ -83,6 +83,8 @@ class BPETokenizer(Tokenizer):
         special_tokens: dict string -> id, e.g. ``{"<|endoftext|>": 50256}`` for GPT-2.
 
     Example:
+        >>> from lmbook import data
+        >>> paths = data.load("gpt2-bpe")
         >>> tok = BPETokenizer.from_files(paths["encoder.json"], paths["vocab.bpe"])
         >>> tok.encode("Hello world")
         [15496, 995]

@@ -135,6 +135,7 @@ class WordPieceTokenizer(Tokenizer):
         model_max_length: default ``max_length`` for truncation (512 for BERT).
 
     Example:
+        >>> from lmbook import data
         >>> tok = WordPieceTokenizer.from_file(data.path("minilm") / "vocab.txt")
         >>> tok.tokenize("Tokenization isn't hard!")
         ['token', '##ization', 'isn', "'", 't', 'hard', '!']
