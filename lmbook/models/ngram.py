@@ -200,9 +200,12 @@ class NGramLM:
         else:
             stoi = self._stoi
             return np.fromiter((stoi.get(t, _UNK_ID) for t in seq), dtype=np.int64, count=len(seq))
-        lut = self._lut  # dense key -> id table: one gather instead of a binary search
-        inside = (keys >= 0) & (keys < len(lut))
-        return np.where(inside, lut[np.clip(keys, 0, len(lut) - 1)], _UNK_ID)
+        if self._lut is not None:  # dense key -> id table: one gather, no search
+            lut = self._lut
+            inside = (keys >= 0) & (keys < len(lut))
+            return np.where(inside, lut[np.clip(keys, 0, len(lut) - 1)], _UNK_ID)
+        pos = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        return np.where(self._keys[pos] == keys, pos + 3, _UNK_ID)
 
     def _build_vocab(self, sequences: list[Any]) -> None:
         kinds = {self._kind_of(s) for s in sequences if len(s)}
@@ -217,11 +220,14 @@ class NGramLM:
         self._kind = kinds.pop()
         if self._kind == "char":
             text = "".join(s if isinstance(s, str) else "".join(s) for s in sequences)
-            keys = np.unique(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32))
+            keys = _distinct(np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32))
             tokens: list[Hashable] = [chr(c) for c in keys]
-            keys = keys.astype(np.int64)
         elif self._kind == "int":
-            keys = np.unique(np.concatenate([_as_int_array(s) for s in sequences]))
+            keys = _distinct(np.concatenate([_as_int_array(s) for s in sequences]))
+            if keys[0] < 0:
+                raise ValueError(
+                    f"integer token ids must be >= 0, got {keys[0]}; remap the vocabulary"
+                )
             tokens = [int(t) for t in keys]
         else:
             seen: dict[Hashable, None] = {}
@@ -238,14 +244,12 @@ class NGramLM:
             keys = None
         self._itos: list[Hashable] = [BOS, EOS, UNK, *tokens]
         self._stoi = {t: i for i, t in enumerate(self._itos)}
+        self._lut: np.ndarray | None = None
         if keys is not None:
-            if len(keys) and (keys.min() < 0 or keys.max() > 50_000_000):
-                raise ValueError(
-                    f"integer token ids must lie in [0, 50_000_000], got {keys.min()}..{keys.max()}; "
-                    "remap them to a compact vocabulary first"
-                )
-            self._lut = np.full(int(keys.max()) + 1, _UNK_ID, dtype=np.int64)
-            self._lut[keys] = np.arange(len(keys), dtype=np.int64) + 3
+            self._keys = keys  # sorted; token id = position + 3
+            if keys[-1] < max(16 * len(keys), 1 << 22):
+                self._lut = np.full(int(keys[-1]) + 1, _UNK_ID, dtype=np.int64)
+                self._lut[keys] = np.arange(len(keys), dtype=np.int64) + 3
 
     # ------------------------------------------------------------------ fitting
     def fit(self, sequences: Iterable[Any]) -> NGramLM:
@@ -719,6 +723,15 @@ def _as_int_array(seq: Any) -> np.ndarray:
     if arr.ndim != 1 or (arr.size and not np.issubdtype(arr.dtype, np.integer)):
         raise ValueError(f"expected a 1-D sequence of int token ids, got {arr.dtype} {arr.shape}")
     return arr.astype(np.int64)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values as int64 (a presence table for small ranges, else a sort)."""
+    values = values.astype(np.int64, copy=False)
+    if len(values) and values.min() >= 0 and values.max() < (1 << 22):
+        return np.flatnonzero(np.bincount(values)).astype(np.int64)
+    v = np.sort(values)
+    return v[np.concatenate([[True], v[1:] != v[:-1]])] if len(v) else v
 
 
 def _unique_inverse(codes: np.ndarray, upper: int) -> tuple[np.ndarray, np.ndarray]:

@@ -200,6 +200,15 @@ def test_int_ids_numpy_and_torch_agree():
     assert a.prob(3, [1, 2]) == pytest.approx(b.prob(3, np.array([1, 2])))
 
 
+def test_sparse_large_int_ids_use_the_search_path():
+    big = [10**9 + 7 * t for t in (0, 1, 0, 2, 1, 0)]
+    lm = NGramLM(2).fit([big])
+    small = NGramLM(2).fit([[0, 1, 0, 2, 1, 0]])
+    assert lm._lut is None and small._lut is not None
+    assert lm.perplexity(big[:4]) == pytest.approx(small.perplexity([0, 1, 0, 2]))
+    assert lm.prob(10**9 + 7, [10**9]) == pytest.approx(small.prob(1, [0]))
+
+
 def test_word_level_model_and_sample():
     sentences = ["the cat sat on a mat", "the cat sat down", "a dog sat on a mat"]
     lm = NGramLM(2).fit([s.split() for s in sentences])
@@ -271,6 +280,8 @@ def test_bad_input_errors():
         NGramLM(2).fit([])
     with pytest.raises(ValueError, match="1-D"):
         NGramLM(2).fit([np.zeros((2, 3), dtype=np.int64)])
+    with pytest.raises(ValueError, match=">= 0"):
+        NGramLM(2).fit([[3, -1, 2]])
     with pytest.raises(ValueError, match="reserved marker"):
         NGramLM(2).fit([["hello", BOS, "world"]])
     lm = NGramLM(2).fit(["abc"])
