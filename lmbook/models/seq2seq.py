@@ -396,3 +396,59 @@ class Seq2SeqTransformer(nn.Module):
             )
         memory = self.encode(src_ids, src_mask)
         return self.decode(tgt_ids, memory, src_mask, tgt_mask)
+
+    @torch.no_grad()
+    def attention_maps(
+        self,
+        src_ids: torch.Tensor,
+        tgt_ids: torch.Tensor,
+        src_mask: torch.Tensor | None = None,
+    ) -> dict[str, list[torch.Tensor]]:
+        """Attention weights of every layer for one teacher-forced pass (for plots).
+
+        Each attention sub-layer is re-run once on the readable path (``impl="naive"``) with
+        exactly the inputs it received, through forward hooks, so the blocks' own code stays
+        the single definition of the model.
+
+        Args:
+            src_ids: (B, S); tgt_ids: (B, T); src_mask: (B, S) 0/1 or None.
+
+        Returns:
+            {"encoder": [(B, H, S, S)] * n_encoder_layers,
+             "decoder": [(B, H, T, T)] * n_decoder_layers (causal: zero above the diagonal),
+             "cross": [(B, H, T, S)] * n_decoder_layers (zero on padded source positions)}.
+            Every row sums to one over the positions it may attend to.
+        """
+        maps: dict[str, list[torch.Tensor]] = {"encoder": [], "decoder": [], "cross": []}
+        busy = False
+
+        def recorder(kind: str):
+            def hook(module, args, kwargs, output):
+                nonlocal busy
+                if busy:  # the re-run below calls the same module: do not record it twice
+                    return
+                busy = True
+                try:
+                    skip = ("cache", "return_weights")
+                    call = {k: v for k, v in kwargs.items() if k not in skip}
+                    _, w = module(*args, **call, return_weights=True)
+                finally:
+                    busy = False
+                maps[kind].append(w)
+
+            return hook
+
+        handles = [b.attn.register_forward_hook(recorder("encoder"), with_kwargs=True)
+                   for b in self.encoder]  # fmt: skip
+        for b in self.decoder:
+            handles.append(b.attn.register_forward_hook(recorder("decoder"), with_kwargs=True))
+            handles.append(b.cross_attn.register_forward_hook(recorder("cross"), with_kwargs=True))
+        was_training = self.training
+        self.eval()
+        try:
+            self(src_ids, tgt_ids, src_mask)
+        finally:
+            self.train(was_training)
+            for h in handles:
+                h.remove()
+        return maps

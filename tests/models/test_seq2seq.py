@@ -156,6 +156,34 @@ def test_naive_and_sdpa_agree():
     )
 
 
+# ---------------------------------------------------------------------- attention maps
+def test_attention_maps_shapes_masks_and_values():
+    model = tiny()  # post-LN
+    src, tgt = ids(2, 7, seed=13), ids(2, 5, seed=14)
+    mask = torch.tensor([[1] * 7, [1] * 4 + [0] * 3])
+    maps = model.attention_maps(src, tgt, mask)
+    assert [m.shape for m in maps["encoder"]] == [(2, 3, 7, 7)] * 2
+    assert [m.shape for m in maps["decoder"]] == [(2, 3, 5, 5)] * 2
+    assert [m.shape for m in maps["cross"]] == [(2, 3, 5, 7)] * 2
+    for kind in maps:
+        for w in maps[kind]:
+            torch.testing.assert_close(w.sum(-1), torch.ones(w.shape[:-1]))
+    assert (maps["cross"][1][1, :, :, 4:] == 0).all()  # padded source positions get nothing
+    assert (maps["decoder"][0].triu(diagonal=1) == 0).all()  # causal
+    # First decoder layer's cross attention by hand: post-LN self-attention sub-layer, then
+    # softmax(Q K^T / sqrt(Dh)) with Q from it and K from the encoder output.
+    block = model.decoder[0]
+    with torch.no_grad():
+        x = model._embed(model.target_embedding, tgt, 0)
+        x = block.attn_norm(x + block.attn(x, causal=True))
+        memory = model.encode(src, mask)
+        q = block.cross_attn.q_proj(x).view(2, 5, 3, 12).transpose(1, 2)  # (B, H, T, Dh)
+        k = block.cross_attn.k_proj(memory).view(2, 7, 3, 12).transpose(1, 2)  # (B, H, S, Dh)
+        scores = (q @ k.transpose(-2, -1)) / 12**0.5
+        scores = scores.masked_fill(mask[:, None, None, :] == 0, float("-inf"))
+    torch.testing.assert_close(maps["cross"][0], scores.softmax(-1), rtol=1e-5, atol=1e-6)
+
+
 # ---------------------------------------------------------------------- learning
 def test_overfits_a_reversal_task_and_greedy_decodes_it():
     torch.manual_seed(0)
