@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -55,6 +56,23 @@ def peak_memory_bytes(fn, device: torch.device) -> int:
     return peak
 
 
+def _fwd(q, k, v, impl):
+    def run():
+        with torch.no_grad():
+            attention(q, k, v, causal=True, impl=impl)
+
+    return run
+
+
+def _fwd_bwd(q, k, v, impl):
+    def run():
+        out = attention(q, k, v, causal=True, impl=impl)
+        out.sum().backward()
+        q.grad = k.grad = v.grad = None
+
+    return run
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke test: T=128,256, 1 round")
@@ -79,20 +97,8 @@ def main() -> None:
         q, k, v = (torch.randn(B, H, T, Dh, device=device, generator=g).requires_grad_()
                    for _ in range(3))  # fmt: skip
 
-        def fwd(impl):
-            def run():
-                with torch.no_grad():
-                    attention(q, k, v, causal=True, impl=impl)
-
-            return run
-
-        def fwd_bwd(impl):
-            def run():
-                out = attention(q, k, v, causal=True, impl=impl)
-                out.sum().backward()
-                q.grad = k.grad = v.grad = None
-
-            return run
+        fwd = partial(_fwd, q, k, v)
+        fwd_bwd = partial(_fwd_bwd, q, k, v)
 
         repeats = 3 if T <= 512 else 1
         tf = paired_rounds({"naive": fwd("naive"), "sdpa": fwd("sdpa")}, rounds, repeats)
