@@ -89,6 +89,16 @@ class MLMBlocks:
         self.cls, self.sep = cls_token_id, sep_token_id
         self.is_continuation = is_continuation
 
+    @classmethod
+    def from_wordpiece(cls, ids: Any, block_size: int, tokenizer: Any) -> MLMBlocks:
+        """Build from a :class:`~lmbook.tokenizers.WordPieceTokenizer` (its [CLS], [SEP] ids
+        and its ``##`` continuation pieces, for whole-word masking)."""
+        vocab = tokenizer.vocab  # token -> id
+        flags = torch.zeros(tokenizer.vocab_size, dtype=torch.bool)
+        cont = [i for t, i in vocab.items() if t.startswith("##")]
+        flags[torch.tensor(cont, dtype=torch.long)] = True
+        return cls(ids, block_size, tokenizer.cls_id, tokenizer.sep_id, flags)
+
     def get_batch(self, batch_size: int, generator: torch.Generator) -> dict[str, Tensor]:
         from lmbook.train.objectives import word_ids_from_continuation
 
