@@ -32,6 +32,7 @@ __all__ = [
     "encoder_hidden_states",
     "last_token_pool",
     "mean_pool",
+    "qa_loss",
     "span_loss",
 ]
 
@@ -348,3 +349,23 @@ def best_span(
     scores = scores.masked_fill(~valid, float("-inf"))
     flat = scores.flatten(1).argmax(dim=1)  # (B, T*T) -> (B,)
     return torch.stack([flat // T, flat % T], dim=1)  # (B, 2)
+
+
+def qa_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The trainer objective for extractive QA: `span_loss` of ``model`` on ``batch``.
+
+    Pass it as ``Trainer(..., objective=qa_loss)``; ``batch`` holds input_ids,
+    attention_mask, token_type_ids, start_positions and end_positions (what
+    ``lmbook.tasks.qa.encode_qa`` returns).
+    """
+    missing = {
+        "input_ids",
+        "attention_mask",
+        "token_type_ids",
+        "start_positions",
+        "end_positions",
+    } - set(batch)
+    if missing:
+        raise KeyError(f"qa_loss needs batch keys {sorted(missing)}; build batches with encode_qa")
+    start, end = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
+    return span_loss(start, end, batch["start_positions"], batch["end_positions"])

@@ -115,11 +115,14 @@ def embed_sentences(
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
+    # Batch sentences of similar length together (sorted by characters), so little compute
+    # goes to padding; the rows are put back in input order at the end.
+    order = sorted(range(len(sentences)), key=lambda i: len(sentences[i]))
     out = []
     try:
-        for i in range(0, len(sentences), batch_size):
+        for i in range(0, len(order), batch_size):
             batch = tokenizer(
-                list(sentences[i : i + batch_size]),
+                [sentences[j] for j in order[i : i + batch_size]],
                 padding=True,
                 truncation=True,
                 max_length=max_length,
@@ -135,7 +138,10 @@ def embed_sentences(
         model.train(was_training)
     if not out:
         return torch.zeros(0, getattr(model.config, "d_model", 0), device=device)
-    return torch.cat(out)
+    emb = torch.cat(out)
+    inverse = torch.empty(len(order), dtype=torch.long)
+    inverse[torch.tensor(order)] = torch.arange(len(order))
+    return emb[inverse.to(device)]
 
 
 def _check_embeddings(embeddings: torch.Tensor) -> torch.Tensor:

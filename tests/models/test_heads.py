@@ -141,3 +141,22 @@ def test_qa_model_learns_a_span_and_decodes_inside_passage():
     spans = model.predict_spans(ids, mask, tt)
     assert spans.tolist() == torch.stack([start, end], 1).tolist()
     assert (spans >= 3).all() and (spans <= 7).all()  # never the question or the last [SEP]
+
+
+def test_qa_loss_is_span_loss_of_the_model_and_names_missing_keys():
+    from lmbook.models.heads import qa_loss
+
+    model = BertForQA(tiny_bert()).eval()
+    ids = torch.randint(1, 97, (2, 6))
+    batch = {
+        "input_ids": ids,
+        "attention_mask": torch.ones_like(ids),
+        "token_type_ids": torch.tensor([[0, 0, 1, 1, 1, 1]] * 2),
+        "start_positions": torch.tensor([2, 3]),
+        "end_positions": torch.tensor([3, 4]),
+    }
+    s, e = model(ids, batch["attention_mask"], batch["token_type_ids"])
+    expected = span_loss(s, e, batch["start_positions"], batch["end_positions"])
+    torch.testing.assert_close(qa_loss(model, batch), expected)
+    with pytest.raises(KeyError, match="start_positions"):
+        qa_loss(model, {k: v for k, v in batch.items() if k != "start_positions"})
