@@ -56,7 +56,7 @@ def corpus_sentences(
     Introduced in: Chapter 4.
     """
     if not isinstance(text, str):
-        raise TypeError(
+        raise ValueError(
             f"corpus_sentences expects a str, got {type(text).__name__}; pass the raw text "
             "(e.g. lmbook.data.load('shakespeare'))"
         )
@@ -77,13 +77,13 @@ def corpus_sentences(
 
 def _check_sentences(sentences: Sequence[Sequence[str]]) -> None:
     if isinstance(sentences, str):
-        raise TypeError(
+        raise ValueError(
             "sentences must be a list of lists of words, got one str; "
             "tokenize it first with lmbook.embeddings.corpus_sentences(text)"
         )
     for s in sentences[:1] if isinstance(sentences, Sequence) else []:
         if isinstance(s, str):
-            raise TypeError(
+            raise ValueError(
                 "sentences must be a list of lists of words, got a list of str; "
                 "wrap it ([words]) or use lmbook.embeddings.corpus_sentences(text)"
             )

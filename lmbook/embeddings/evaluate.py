@@ -55,7 +55,7 @@ def _as_vectors(model: Any) -> tuple[list[str], np.ndarray]:
             raise ValueError(f"{type(model).__name__} is not trained; call .fit(sentences) first")
         vocab, vectors = model.vocab, model.embeddings
     else:
-        raise TypeError(
+        raise ValueError(
             f"cannot read word vectors from a {type(model).__name__}; pass an lmbook or gensim "
             "model, or a (vocab, vectors) pair"
         )

@@ -89,7 +89,7 @@ class WordVectors:
 
     def _require_fitted(self) -> None:
         if self.embeddings is None:
-            raise RuntimeError(f"{type(self).__name__} has no vectors yet; {self._fit_hint}")
+            raise ValueError(f"{type(self).__name__} has no vectors yet; {self._fit_hint}")
 
     def __contains__(self, word: object) -> bool:
         return word in self._index
