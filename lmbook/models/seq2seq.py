@@ -121,43 +121,20 @@ class Seq2SeqConfig:
         return replace(self, **changes)
 
 
+# fmt: off
 _SEQ2SEQ_PRESETS: dict[str, dict] = {
-    "transformer-base": dict(
-        vocab_size=37000,
-        n_encoder_layers=6,
-        n_decoder_layers=6,
-        n_heads=8,
-        d_model=512,
-        d_ff=2048,
-        dropout=0.1,
-        norm_first=False,
-        max_position=512,
-    ),  # fmt: skip
+    "transformer-base": dict(vocab_size=37000, n_encoder_layers=6, n_decoder_layers=6, n_heads=8,
+                             d_model=512, d_ff=2048, dropout=0.1, norm_first=False,
+                             max_position=512),
     # Small enough to learn short sentence pairs in a few CPU minutes. Pre-LN because it
     # trains stably without the paper's long learning-rate warm-up (Xiong et al. 2020).
-    "cpu-small": dict(
-        vocab_size=8000,
-        n_encoder_layers=3,
-        n_decoder_layers=3,
-        n_heads=4,
-        d_model=128,
-        d_ff=512,
-        dropout=0.1,
-        norm_first=True,
-        max_position=128,
-    ),  # fmt: skip
+    "cpu-small": dict(vocab_size=8000, n_encoder_layers=3, n_decoder_layers=3, n_heads=4,
+                      d_model=128, d_ff=512, dropout=0.1, norm_first=True, max_position=128),
     # Odd sizes so a transposed or mis-sliced weight cannot pass a test by accident.
-    "tiny": dict(
-        vocab_size=97,
-        n_encoder_layers=2,
-        n_decoder_layers=2,
-        n_heads=3,
-        d_model=36,
-        d_ff=37,
-        dropout=0.0,
-        max_position=23,
-    ),  # fmt: skip
+    "tiny": dict(vocab_size=97, n_encoder_layers=2, n_decoder_layers=2, n_heads=3, d_model=36,
+                 d_ff=37, dropout=0.0, max_position=23),
 }
+# fmt: on
 
 
 class Seq2SeqTransformer(nn.Module):
@@ -277,7 +254,7 @@ class Seq2SeqTransformer(nn.Module):
 
     @staticmethod
     def _key_mask(mask: torch.Tensor | None, name: str, B: int, L: int) -> torch.Tensor | None:
-        """Check a (B, L) 0/1 mask and turn it into a (B, 1, 1, L) bool key mask."""
+        """Check a (B, L) 0/1 mask; return a (B, 1, 1, L) bool key mask, None if no padding."""
         if mask is None:
             return None
         if not isinstance(mask, torch.Tensor) or tuple(mask.shape) != (B, L):
@@ -293,6 +270,8 @@ class Seq2SeqTransformer(nn.Module):
             raise ValueError(
                 f"a row of {name} is all padding: every sequence needs at least one real token"
             )
+        if bool(keep.all()):
+            return None  # nothing to hide: lets sdpa take its unmasked (and causal) fast paths
         return padding_mask(keep)  # (B, L) -> (B, 1, 1, L)
 
     def _embed(self, emb: nn.Embedding, ids: torch.Tensor, offset: int) -> torch.Tensor:
