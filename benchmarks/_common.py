@@ -7,6 +7,7 @@ median of the per-round ratios, not a ratio of medians.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -15,9 +16,19 @@ import torch
 
 
 def setup_threads(threads: int | None) -> int:
+    """Set torch's intra-op threads (None keeps torch's default) and warn on a busy machine.
+
+    With more runnable processes than cores, OpenMP threads that spin-wait at every op
+    barrier can slow small kernels tenfold; one thread per process is then far more stable.
+    """
     if threads:
         torch.set_num_threads(threads)
-    return torch.get_num_threads()
+    n = torch.get_num_threads()
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if n > 1 and load > cores:
+        print(f"warning: load average {load:.1f} on {cores} cores; with {n} threads timings "
+              "are erratic, rerun with --threads 1")  # fmt: skip
+    return n
 
 
 def time_call(fn: Callable[[], object], repeats: int) -> float:

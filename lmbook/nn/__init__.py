@@ -6,7 +6,7 @@ Introduced in: Chapter 4.2 (attention) and 4.3 (blocks).
 from lmbook.nn.attention import ATTENTION_IMPLS, MultiHeadAttention, attention
 from lmbook.nn.cache import KVCache, LayerKVCache
 from lmbook.nn.layers import ACTIVATIONS, FeedForward, TransformerBlock
-from lmbook.nn.masks import causal_mask, combine_masks, padding_mask
+from lmbook.nn.masks import causal_mask, combine_masks, padding_mask, sliding_window_mask
 from lmbook.nn.positional import LearnedPositions, SinusoidalPositions
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "causal_mask",
     "combine_masks",
     "padding_mask",
+    "sliding_window_mask",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["causal_mask", "combine_masks", "padding_mask"]
+__all__ = ["causal_mask", "combine_masks", "padding_mask", "sliding_window_mask"]
 
 
 def causal_mask(
@@ -45,6 +45,28 @@ def causal_mask(
         )
     ones = torch.ones(T, S, dtype=torch.bool, device=device)
     return torch.tril(ones, diagonal=S - T)
+
+
+def sliding_window_mask(
+    T: int, window: int, S: int | None = None, device: torch.device | str | None = None
+) -> torch.Tensor:
+    """Causal mask that also hides keys more than ``window - 1`` positions in the past.
+
+    Query i (aligned to the end of the keys, as in :func:`causal_mask`) sees key j when
+    ``i + S - T - window < j <= i + S - T``: itself and the ``window - 1`` previous tokens
+    (local attention, as in Longformer and Mistral). Cost per query drops from O(S) to
+    O(window) with a kernel that skips masked blocks.
+
+    Returns:
+        bool tensor of shape (T, S).
+
+    Introduced in: Chapter 9 (Q2, optimizing self-attention).
+    """
+    if window < 1:
+        raise ValueError(f"window must be >= 1 (1 = each token sees only itself), got {window}")
+    mask = causal_mask(T, S, device=device)
+    S = mask.shape[1]
+    return mask & ~torch.tril(torch.ones_like(mask), diagonal=S - T - window)
 
 
 def padding_mask(attention_mask: torch.Tensor) -> torch.Tensor:

@@ -14,6 +14,7 @@ from lmbook.nn import (
     causal_mask,
     combine_masks,
     padding_mask,
+    sliding_window_mask,
 )
 
 
@@ -31,6 +32,16 @@ def test_masks():
         padding_mask(torch.ones(3))
     with pytest.raises(ValueError, match="S >= T"):
         causal_mask(4, 3)
+
+
+def test_sliding_window_mask():
+    m = sliding_window_mask(4, window=2)
+    assert m.tolist() == [[1, 0, 0, 0], [1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]]
+    # With a cache (S > T) the window is aligned to the end of the keys, like causal_mask.
+    assert sliding_window_mask(1, window=3, S=6).tolist() == [[0, 0, 0, 1, 1, 1]]
+    assert torch.equal(sliding_window_mask(5, window=5), causal_mask(5))
+    with pytest.raises(ValueError, match="window"):
+        sliding_window_mask(3, window=0)
 
 
 def test_sinusoidal_positions_formula_and_offset():
