@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES = ("qa", "summarize", "translation")
+_SUBMODULES = ("fill_mask", "qa", "summarize", "translation")
 __all__ = list(_SUBMODULES)
 
 
