@@ -253,3 +253,27 @@ def test_bad_input_errors():
         model.decode(tgt, torch.zeros(2, 7, 35))
     with pytest.raises(ValueError, match="new_cache"):
         model.decode(tgt, model.encode(src), cache=KVCache(1))
+
+
+# ---------------------------------------------------------------------- GPU
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_cpu_and_decodes_on_device():
+    from lmbook.generation import beam_search, sequence_scores
+
+    model = tiny(norm_first=True)
+    src, tgt = ids(2, 7, seed=15), ids(2, 5, seed=16)
+    mask = torch.tensor([[1] * 7, [1] * 4 + [0] * 3])
+    ref = model(src, tgt, src_mask=mask)
+    model = model.cuda()
+    src, tgt, mask = src.cuda(), tgt.cuda(), mask.cuda()
+    torch.testing.assert_close(model(src, tgt, src_mask=mask).cpu(), ref, rtol=1e-4, atol=1e-4)
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        out = model(src, tgt, src_mask=mask)
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float().cpu(), ref, atol=5e-2, rtol=5e-2)
+    greedy = greedy_decode(model, src, mask, max_len=8, bos_id=1, eos_id=2)
+    beam1 = beam_search(model, src, mask, beam_size=1, max_len=8, bos_id=1, eos_id=2)
+    assert greedy.is_cuda and torch.equal(greedy, beam1)
+    best, score = beam_search(model, src, mask, 3, 8, 1, 2, return_scores=True)
+    torch.testing.assert_close(sequence_scores(model, src, mask, best, 2, 0.6), score)
