@@ -93,7 +93,7 @@ class NGramLM:
 
     Example:
         >>> lm = NGramLM(3).fit(["abracadabra", "abba"])
-        >>> round(sum(lm.next_token_probs("ab")), 6)
+        >>> round(float(lm.next_token_probs("ab").sum()), 6)
         1.0
         >>> lm.perplexity("abra") < lm.vocab_size
         True
