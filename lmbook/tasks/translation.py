@@ -21,6 +21,7 @@ import torch
 
 __all__ = [
     "WordByWordTranslator",
+    "decode_output",
     "detokenize",
     "encode_pairs",
     "filter_pairs",
@@ -118,6 +119,24 @@ def encode_pairs(
         return out
 
     return pad(srcs), pad(tgts)
+
+
+def decode_output(
+    decode: Callable[[list[int]], str], ids: Sequence[int] | torch.Tensor, bos_id: int, eos_id: int
+) -> str:
+    """Text of one decoder output row: drop a leading BOS, stop at the first EOS.
+
+    Args:
+        decode: the tokenizer's ``decode``.
+        ids: one row of ``greedy_decode`` / ``beam_search`` output (BOS, tokens, EOS, EOS...).
+        bos_id, eos_id: the special ids.
+    """
+    row = ids.tolist() if isinstance(ids, torch.Tensor) else list(ids)
+    if row and row[0] == bos_id:
+        row = row[1:]
+    if eos_id in row:
+        row = row[: row.index(eos_id)]
+    return decode(row)
 
 
 class WordByWordTranslator:

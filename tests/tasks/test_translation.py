@@ -63,3 +63,11 @@ def test_translator_errors():
         WordByWordTranslator().fit([])
     with pytest.raises(ValueError, match="iterations"):
         WordByWordTranslator(iterations=0)
+
+
+def test_decode_output_strips_bos_and_stops_at_eos():
+    from lmbook.tasks.translation import decode_output
+
+    dec = lambda ids: "".join(chr(96 + i) for i in ids)  # noqa: E731
+    assert decode_output(dec, torch.tensor([1, 3, 4, 2, 2, 5]), bos_id=1, eos_id=2) == "cd"
+    assert decode_output(dec, [3, 4], bos_id=1, eos_id=2) == "cd"  # no BOS, never finished
