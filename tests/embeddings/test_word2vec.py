@@ -229,14 +229,3 @@ def test_corpus_sentences_and_vocab():
     assert vocab == ["a", "b"] and counts.tolist() == [2, 2]  # ties broken alphabetically
     with pytest.raises(ValueError, match="split"):
         corpus_sentences("x", split="word")
-
-
-@pytest.mark.slow
-def test_shakespeare_neighbours():
-    data = pytest.importorskip("lmbook.data")
-    sentences = corpus_sentences(data.load("shakespeare"))
-    sentences = sentences[: len(sentences) // 5]  # the first 8 plays, about 170k words
-    model = Word2Vec(dim=50, epochs=3, seed=0).fit(sentences)
-    king = {w for w, _ in model.most_similar("king", topn=10)}
-    royals = {"prince", "duke", "queen", "henry", "edward", "richard", "lord", "emperor", "harry"}
-    assert len(king & royals) >= 2, king
