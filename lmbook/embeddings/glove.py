@@ -172,9 +172,14 @@ class GloVe(WordVectors):
             return torch.from_numpy((rng.random(shape, dtype=np.float32) - 0.5) / D).to(device)
 
         w, wt, b, bt = init(V, D), init(V, D), init(V), init(V)
+        # Biases ride along as extra columns: [w | b | 1] · [w̃ | 1 | b̃] = w·w̃ + b + b̃, the
+        # model of eq. 8, in one gather and one index_add_ per side. The constant columns get
+        # zero gradient, so they stay 1.
+        one = torch.ones(V, 1, device=device)
+        wa = torch.cat([w, b[:, None], one], dim=1)  # (V, D + 2)
+        wc = torch.cat([wt, one, bt[:, None]], dim=1)  # (V, D + 2)
         # AdaGrad accumulators start at 1 (glove.c), so the first steps are at most lr.
-        gw, gwt = torch.ones(V, D, device=device), torch.ones(V, D, device=device)
-        gb, gbt = torch.ones(V, device=device), torch.ones(V, device=device)
+        ga, gc = torch.ones_like(wa), torch.ones_like(wc)
         rows_t = torch.from_numpy(rows).to(device)
         cols_t = torch.from_numpy(cols).to(device)
         log_x = torch.from_numpy(np.log(values)).to(device, torch.float32)
@@ -183,36 +188,35 @@ class GloVe(WordVectors):
         )
         self.loss_history = []
         for epoch in range(self.epochs):
+            # Shuffle the entries once per epoch; each batch is then a contiguous slice.
             order = torch.from_numpy(rng.permutation(self.nnz)).to(device)
+            r, c, lx, fx = rows_t[order], cols_t[order], log_x[order], weight[order]
             total = 0.0
             for s in range(0, self.nnz, self.batch_size):
-                e = order[s : s + self.batch_size]
-                i, j = rows_t[e], cols_t[e]
-                wi, wj = w[i], wt[j]  # (B, D) each
-                diff = (wi * wj).sum(1) + b[i] + bt[j] - log_x[e]  # (B,)
-                fdiff = weight[e] * diff
+                i, j = r[s : s + self.batch_size], c[s : s + self.batch_size]
+                wi, wj = wa[i], wc[j]  # (B, D + 2) each
+                diff = (wi * wj).sum(1) - lx[s : s + self.batch_size]  # (B,)
+                fdiff = fx[s : s + self.batch_size] * diff
                 total += float((fdiff * diff).sum()) * 0.5
-                fdiff = fdiff * self.lr
-                grad_i = fdiff[:, None] * wj  # (B, D): lr · ∂J/∂w_i
-                grad_j = fdiff[:, None] * wi
-                w.index_add_(0, i, grad_i.div_(gw[i].sqrt_()).neg_())
-                wt.index_add_(0, j, grad_j.div_(gwt[j].sqrt_()).neg_())
-                # Accumulate the squared (lr-scaled) gradients, as glove.c does; recompute them
-                # since the buffers above were scaled in place.
-                gw.index_add_(0, i, (fdiff[:, None] * wj).square_())
-                gwt.index_add_(0, j, (fdiff[:, None] * wi).square_())
-                b.index_add_(0, i, -fdiff / gb[i].sqrt())
-                bt.index_add_(0, j, -fdiff / gbt[j].sqrt())
-                gb.index_add_(0, i, fdiff.square())
-                gbt.index_add_(0, j, fdiff.square())
+                fdiff.mul_(self.lr)
+                grad_i = fdiff[:, None] * wj  # (B, D + 2): lr · ∂J/∂[w_i | b_i | 1]
+                grad_j = fdiff[:, None] * wi  # (B, D + 2): lr · ∂J/∂[w̃_j | 1 | b̃_j]
+                grad_i[:, D + 1] = 0.0  # the constant columns
+                grad_j[:, D] = 0.0
+                # glove.c: step with the accumulator *before* adding this gradient's square.
+                wa.index_add_(0, i, grad_i / ga[i].sqrt_(), alpha=-1.0)
+                wc.index_add_(0, j, grad_j / gc[j].sqrt_(), alpha=-1.0)
+                ga.index_add_(0, i, grad_i.square_())
+                gc.index_add_(0, j, grad_j.square_())
             self.loss_history.append(total / self.nnz)
             if self.verbose:
                 print(
                     f"epoch {epoch + 1}/{self.epochs}: loss {self.loss_history[-1]:.4f}, "
                     f"{time.perf_counter() - start:.1f}s"
                 )
-        self.word_vectors, self.context_vectors = w.cpu().numpy(), wt.cpu().numpy()
-        self.biases, self.context_biases = b.cpu().numpy(), bt.cpu().numpy()
+        wa, wc = wa.cpu().numpy(), wc.cpu().numpy()
+        self.word_vectors, self.context_vectors = wa[:, :D].copy(), wc[:, :D].copy()
+        self.biases, self.context_biases = wa[:, D].copy(), wc[:, D + 1].copy()
         self._set_vectors(vocab, self.word_vectors + self.context_vectors, counts)
         self.train_seconds = time.perf_counter() - start
         return self

@@ -229,3 +229,15 @@ def test_corpus_sentences_and_vocab():
     assert vocab == ["a", "b"] and counts.tolist() == [2, 2]  # ties broken alphabetically
     with pytest.raises(ValueError, match="split"):
         corpus_sentences("x", split="word")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_trains_on_cuda_too():
+    corpus = topic_corpus()
+    kw = dict(dim=17, window=3, negative=4, min_count=1, epochs=3, sample=0, seed=3, batch_size=64)
+    model = Word2Vec(device="cuda", **kw).fit(corpus)
+    assert isinstance(model.embeddings, np.ndarray) and np.isfinite(model.embeddings).all()
+    assert cluster_margin(model) > 0.3
+    glove = GloVe(dim=13, window=3, min_count=1, epochs=30, x_max=10, batch_size=32, device="cuda")
+    assert np.isfinite(glove.fit(corpus).embeddings).all()
