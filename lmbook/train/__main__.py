@@ -279,6 +279,10 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     if trainer.is_main:
         print(json.dumps(trainer.summary()), flush=True)
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
     return 0
 
 
