@@ -362,7 +362,10 @@ class MaskedLM(Objective):
         selected = batch["labels"] != IGNORE_INDEX  # (B, T)
         # (B, T, D) -> (N, D) with N selected tokens; -> (1, N, V) through the tied head
         logits = unwrap_model(model).mlm_logits(hidden[selected].unsqueeze(0)).squeeze(0)
-        return mlm_loss(logits, batch["labels"][selected])
+        # sum / count instead of mean: a (small) batch with no selected token gives 0, not
+        # the NaN of an empty mean, and needs no host sync to check.
+        total = F.cross_entropy(logits.float(), batch["labels"][selected], reduction="sum")
+        return total / selected.sum().clamp(min=1)
 
 
 class Seq2Seq(Objective):

@@ -161,3 +161,22 @@ def test_get_objective_names_and_errors():
     assert obj(None, {"x": torch.ones(3)}).item() == 3.0
     with pytest.raises(KeyError, match="targets"):
         get_objective("clm")(torch.nn.Identity(), {"input_ids": torch.zeros(1, 2)})
+
+
+def test_masked_lm_objective_with_tiny_bert_and_empty_selection():
+    from lmbook.models import BERT, BertConfig
+    from lmbook.train.objectives import MaskedLM
+
+    torch.manual_seed(0)
+    bert = BERT(BertConfig.preset("tiny", add_pooler=False))
+    ids, special = _mlm_sample(B=4, T=20)
+    ids = ids.clamp(max=96)
+    obj = MaskedLM(mask_token_id=4, vocab_size=97)
+    batch = obj.prepare({"input_ids": ids, "special_tokens_mask": special},
+                        torch.Generator().manual_seed(0))  # fmt: skip
+    loss = obj(bert, batch)
+    assert 3.5 < loss.item() < 6.0  # about ln 97 = 4.57 for a fresh model
+    loss.backward()
+    assert bert.tok_emb.weight.grad is not None
+    empty = {**batch, "labels": torch.full_like(ids, IGNORE_INDEX)}
+    assert obj(bert, empty).item() == 0.0
