@@ -32,7 +32,7 @@ from lmbook.models import GPT, GPTConfig  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke test: 16 new tokens, 1 round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"

@@ -21,6 +21,7 @@ import os
 import pickle
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -515,6 +516,13 @@ def load_pretrained(path: str | os.PathLike, dtype: torch.dtype | None = None) -
     except CheckpointError as e:
         raise CheckpointError(f"{directory}: {e}") from e
     _load_into(model, state, spec, directory)
+    if isinstance(model, BERT) and "mlm_head.dense.weight" not in state:
+        warnings.warn(
+            f"{directory} is a BertModel checkpoint without a masked-LM head: mlm_head is "
+            "randomly initialised (its decoder is tied to the token embeddings), so "
+            "mlm_logits() is meaningless until it is trained; hidden states are unaffected",
+            stacklevel=2,
+        )
     model.eval()
     return model.to(dtype) if dtype is not None else model
 

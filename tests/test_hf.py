@@ -135,6 +135,21 @@ def test_pytorch_model_bin_is_read_with_weights_only(hf_gpt2_dir, tmp_path):
     assert load_pretrained(tmp_path, dtype=torch.float64).tok_emb.weight.dtype == torch.float64
 
 
+def test_sharded_safetensors_checkpoint(hf_gpt2_dir, tmp_path):
+    ref = transformers.GPT2LMHeadModel.from_pretrained(hf_gpt2_dir)
+    ref.save_pretrained(tmp_path, max_shard_size="20KB")
+    assert (tmp_path / "model.safetensors.index.json").is_file()
+    ids = _batch()[0]
+    torch.testing.assert_close(load_pretrained(tmp_path)(ids), load_pretrained(hf_gpt2_dir)(ids))
+
+
+def test_gpt2_base_model_checkpoint_without_prefix(hf_gpt2_dir, tmp_path):
+    # GPT2Model (no LM head) checkpoints name tensors "h.0.attn..." instead of "transformer.h.0..."
+    transformers.GPT2Model.from_pretrained(hf_gpt2_dir).save_pretrained(tmp_path)
+    ids = _batch()[0]
+    torch.testing.assert_close(load_pretrained(tmp_path)(ids), load_pretrained(hf_gpt2_dir)(ids))
+
+
 def _copy(src, dst):
     shutil.copytree(src, dst)
     return dst
@@ -231,7 +246,8 @@ def test_real_minilm_weights_match_transformers():
                 padding=True, return_tensors="pt")  # fmt: skip
     assert batch["attention_mask"].min() == 0 and batch["token_type_ids"].max() == 1
     ref = transformers.BertModel.from_pretrained(path).eval()
-    model = load_pretrained(path)
+    with pytest.warns(UserWarning, match="without a masked-LM head"):
+        model = load_pretrained(path)
     assert model.config.n_layers == 6 and model.config.d_model == 384
     with torch.no_grad():
         r = ref(**batch)

@@ -115,3 +115,17 @@ def test_bad_inputs_raise_clear_errors():
         m(_ids(T=30))
     with pytest.raises(ValueError, match=r"token ids must be in \[0, 97\)"):
         m(torch.tensor([[2, 97]]))
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("impl", ["sdpa", "naive"])
+def test_cuda_bf16_autocast_matches_fp32(impl):
+    m = _model(attn_impl=impl).cuda()
+    x = _ids().cuda()
+    mask = torch.ones_like(x)
+    mask[1, 5:] = 0
+    ref = m(x, attention_mask=mask).last_hidden_state
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        out = m(x, attention_mask=mask).last_hidden_state
+    torch.testing.assert_close(out.float(), ref, atol=6e-2, rtol=6e-2)
