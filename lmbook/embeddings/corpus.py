@@ -75,18 +75,21 @@ def corpus_sentences(
     return sentences
 
 
-def _check_sentences(sentences: Sequence[Sequence[str]]) -> None:
+def _check_sentences(sentences: Iterable[Sequence[str]]) -> Sequence[Sequence[str]]:
+    """Reject a raw string or a flat list of words; turn a one-shot iterator into a list."""
     if isinstance(sentences, str):
         raise ValueError(
             "sentences must be a list of lists of words, got one str; "
             "tokenize it first with lmbook.embeddings.corpus_sentences(text)"
         )
-    for s in sentences[:1] if isinstance(sentences, Sequence) else []:
-        if isinstance(s, str):
-            raise ValueError(
-                "sentences must be a list of lists of words, got a list of str; "
-                "wrap it ([words]) or use lmbook.embeddings.corpus_sentences(text)"
-            )
+    if not isinstance(sentences, Sequence):
+        sentences = list(sentences)  # fit reads the corpus twice (vocabulary, then ids)
+    if sentences and isinstance(sentences[0], str):
+        raise ValueError(
+            "sentences must be a list of lists of words, got a list of str; "
+            "wrap it ([words]) or use lmbook.embeddings.corpus_sentences(text)"
+        )
+    return sentences
 
 
 def build_vocab(
@@ -108,7 +111,7 @@ def build_vocab(
 
     Introduced in: Chapter 4.
     """
-    _check_sentences(sentences)
+    sentences = _check_sentences(sentences)
     if min_count < 1:
         raise ValueError(f"min_count must be >= 1, got {min_count}")
     counter: Counter[str] = Counter()

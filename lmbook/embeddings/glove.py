@@ -154,7 +154,7 @@ class GloVe(WordVectors):
             self, trained.
         """
         start = time.perf_counter()
-        _check_sentences(sentences)
+        sentences = _check_sentences(sentences)
         vocab, counts = build_vocab(sentences, self.min_count)
         ids, sent = encode_sentences(sentences, {w: i for i, w in enumerate(vocab)})
         V, D = len(vocab), self.dim
@@ -191,13 +191,13 @@ class GloVe(WordVectors):
             # Shuffle the entries once per epoch; each batch is then a contiguous slice.
             order = torch.from_numpy(rng.permutation(self.nnz)).to(device)
             r, c, lx, fx = rows_t[order], cols_t[order], log_x[order], weight[order]
-            total = 0.0
+            total = torch.zeros((), device=device)
             for s in range(0, self.nnz, self.batch_size):
                 i, j = r[s : s + self.batch_size], c[s : s + self.batch_size]
                 wi, wj = wa[i], wc[j]  # (B, D + 2) each
                 diff = (wi * wj).sum(1) - lx[s : s + self.batch_size]  # (B,)
                 fdiff = fx[s : s + self.batch_size] * diff
-                total += float((fdiff * diff).sum()) * 0.5
+                total += (fdiff * diff).sum() * 0.5
                 fdiff.mul_(self.lr)
                 grad_i = fdiff[:, None] * wj  # (B, D + 2): lr · ∂J/∂[w_i | b_i | 1]
                 grad_j = fdiff[:, None] * wi  # (B, D + 2): lr · ∂J/∂[w̃_j | 1 | b̃_j]
@@ -208,7 +208,7 @@ class GloVe(WordVectors):
                 wc.index_add_(0, j, grad_j / gc[j].sqrt_(), alpha=-1.0)
                 ga.index_add_(0, i, grad_i.square_())
                 gc.index_add_(0, j, grad_j.square_())
-            self.loss_history.append(total / self.nnz)
+            self.loss_history.append(float(total) / self.nnz)
             if self.verbose:
                 print(
                     f"epoch {epoch + 1}/{self.epochs}: loss {self.loss_history[-1]:.4f}, "

@@ -181,7 +181,7 @@ class Word2Vec(WordVectors):
             self, trained.
         """
         start = time.perf_counter()
-        _check_sentences(sentences)
+        sentences = _check_sentences(sentences)
         vocab, counts = build_vocab(sentences, self.min_count)
         index = {w: i for i, w in enumerate(vocab)}
         ids, sent = encode_sentences(sentences, index)
@@ -204,7 +204,7 @@ class Word2Vec(WordVectors):
             order = rng.permutation(len(centres))
             centres = torch.from_numpy(centres[order]).to(device)
             contexts = torch.from_numpy(contexts[order]).to(device)
-            loss_sum, n_pairs = 0.0, len(centres)
+            loss_sum, n_pairs = torch.zeros((), device=device), len(centres)
             if total_steps is None:
                 # Every epoch has the same expected number of pairs: the first one's count sets
                 # the length of the linear learning-rate decay.
@@ -215,7 +215,7 @@ class Word2Vec(WordVectors):
                 lr = self.lr - (self.lr - self.min_lr) * frac
                 loss_sum += _sgns_step(w_in, w_out, c, o, noise_table, K, lr, gen)
             done += n_pairs
-            self.loss_history.append(loss_sum / max(n_pairs, 1))
+            self.loss_history.append(float(loss_sum) / max(n_pairs, 1))
             if self.verbose:
                 print(
                     f"epoch {epoch + 1}/{self.epochs}: {n_pairs} pairs, "
@@ -247,8 +247,8 @@ def _sgns_step(
     negative: int,
     lr: float,
     gen: torch.Generator,
-) -> float:
-    """One minibatch SGD step of SGNS, in place; returns the summed loss of the batch.
+) -> torch.Tensor:
+    """One minibatch SGD step of SGNS, in place; returns the summed loss of the batch (0-d).
 
     Shapes: w_in, w_out (V, D); centres, contexts (B,); noise_table (table size,).
     """
@@ -274,4 +274,4 @@ def _sgns_step(
     grad_out = g.unsqueeze(2) * v.unsqueeze(1)  # (B, 1+K, 1) * (B, 1, D) -> (B, 1+K, D)
     w_out.index_add_(0, targets.reshape(-1), grad_out.reshape(-1, D))
     w_in.index_add_(0, centres, grad_v)
-    return float(loss)
+    return loss.detach()  # a tensor: no device sync per step

@@ -138,7 +138,7 @@ def test_sgns_step_equals_autograd_sgd():
     loss = -(torch.nn.functional.logsigmoid(pos).sum() + torch.nn.functional.logsigmoid(-neg).sum())
     loss.backward()
     got = _sgns_step(w_in, w_out, centres, contexts, table, K, lr, torch.Generator())
-    assert got == pytest.approx(loss.item(), rel=1e-5)
+    assert float(got) == pytest.approx(loss.item(), rel=1e-5)
     torch.testing.assert_close(w_in, (a - lr * a.grad).detach())
     torch.testing.assert_close(w_out, (b - lr * b.grad).detach())
 
@@ -181,6 +181,9 @@ def test_bad_input():
         Word2Vec(min_count=5).fit([["a", "b"]])
     with pytest.raises(ValueError, match="corpus_sentences"):
         Word2Vec().fit("a raw string")
+    # A generator is read once into a list (fit needs two passes).
+    model = Word2Vec(dim=3, min_count=1, epochs=1).fit(s for s in [["a", "b"], ["b", "c"]])
+    assert sorted(model.vocab) == ["a", "b", "c"]
     with pytest.raises(ValueError, match="list of str"):
         Word2Vec().fit(["a", "b"])
     for kwargs in ({"dim": 0}, {"dim": -3}, {"window": 0}, {"negative": 0}, {"epochs": 0}):
