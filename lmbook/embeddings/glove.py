@@ -71,7 +71,11 @@ class GloVe(WordVectors):
     Args:
         dim: vector width D.
         window: context distance for counting (each pair weighted 1/distance).
-        x_max: count at which the weight f(x) saturates at 1.
+        x_max: count at which the weight f(x) saturates at 1. The paper's 100 suits corpora of
+            billions of tokens; on a small corpus nearly every count is far below it and gets a
+            tiny weight. glove's own text8 demo (17M tokens) uses 10, and so should a corpus
+            the size of Shakespeare's (0.9M): measured here, x_max=100 gave "king" the
+            neighbours sea, air, land; x_max=10 gave prince, henry, england.
         alpha: exponent of the weighting function.
         epochs: passes over the non-zero counts.
         seed: seeds the initial vectors and the entry order.
