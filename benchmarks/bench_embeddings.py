@@ -13,6 +13,11 @@ Usage:
     python benchmarks/bench_embeddings.py            # full corpus, 5 epochs, 3 timing pairs
     python benchmarks/bench_embeddings.py --quick    # a third of the corpus, 1 timing pair
     python benchmarks/bench_embeddings.py --threads 1
+
+On a shared, oversubscribed machine use ``--threads 1``: lmbook's minibatch kernels are small,
+and when the box is busy OpenMP's barriers between two threads cost far more than the second
+thread gains (measured here under load: one SGD step 10-50x slower with 2 threads than with 1).
+gensim's 2 workers are independent threads with no such barriers.
 """
 
 from __future__ import annotations
