@@ -218,8 +218,8 @@ class GPT(nn.Module):
                 f"{int(hi)}; encode with the tokenizer this model was trained with"
             )
 
-    def forward(self, input_ids: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
-        """Next-token logits for every position.
+    def hidden_states(self, input_ids: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """The final (normalised) hidden vectors, before the output head.
 
         Args:
             input_ids: (B, T) token ids.
@@ -228,7 +228,7 @@ class GPT(nn.Module):
                 values are appended to the cache.
 
         Returns:
-            logits (B, T, V).
+            (B, T, D); used by task heads (classification on the last token) and by forward().
         """
         past = 0 if cache is None else cache.seq_len
         self._check_input(input_ids, past)
@@ -237,7 +237,19 @@ class GPT(nn.Module):
         x = self.drop(x)
         for i, block in enumerate(self.blocks):
             x = block(x, causal=True, cache=None if cache is None else cache[i])
-        return self.lm_head(self.final_norm(x))  # (B, T, D) -> (B, T, V)
+        return self.final_norm(x)
+
+    def forward(self, input_ids: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """Next-token logits for every position: (B, T) -> (B, T, V).
+
+        Args:
+            input_ids: (B, T) token ids.
+            cache: optional :class:`KVCache` for incremental decoding (see hidden_states).
+
+        Returns:
+            logits (B, T, V).
+        """
+        return self.lm_head(self.hidden_states(input_ids, cache))  # (B, T, D) -> (B, T, V)
 
     @torch.no_grad()
     def generate(

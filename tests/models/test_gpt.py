@@ -69,6 +69,13 @@ def test_shapes_and_untrained_loss_near_log_vocab():
     assert abs(loss.item() - math.log(97)) < 0.2
 
 
+def test_hidden_states_feed_the_tied_head():
+    m = _model()
+    h = m.hidden_states(_ids())
+    assert h.shape == (2, 11, 36)
+    torch.testing.assert_close(m(_ids()), h @ m.tok_emb.weight.T)
+
+
 def test_causal_future_tokens_do_not_change_the_past():
     m = _model()
     a = _ids()
