@@ -23,7 +23,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median_ratio, paired_rounds, setup_threads  # noqa: E402
+from _common import (
+    add_clock_argument,
+    median_ratio,
+    paired_rounds,
+    setup_threads,
+    use_cpu_time,
+)  # noqa: E402
 
 from lmbook.device import get_device  # noqa: E402
 from lmbook.nn import attention  # noqa: E402
@@ -81,8 +87,11 @@ def main() -> None:
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
     parser.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
+    add_clock_argument(parser)
     args = parser.parse_args()
+    clock = use_cpu_time(args.cpu_time)
     threads = setup_threads(args.threads)
+    print(f"timing: {clock}")
     device = get_device(args.device)
     lengths = [128, 256] if args.quick else [128, 256, 512, 1024, 2048]
     rounds = 1 if args.quick else args.rounds

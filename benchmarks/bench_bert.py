@@ -24,7 +24,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median_ratio, paired_rounds, setup_threads  # noqa: E402
+from _common import (
+    add_clock_argument,
+    median_ratio,
+    paired_rounds,
+    setup_threads,
+    use_cpu_time,
+)  # noqa: E402
 
 from lmbook.hf import load_pretrained, save_pretrained  # noqa: E402
 from lmbook.models import BERT, BertConfig  # noqa: E402
@@ -45,8 +51,11 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
+    add_clock_argument(parser)
     args = parser.parse_args()
+    clock = use_cpu_time(args.cpu_time)
     threads = setup_threads(args.threads)
+    print(f"timing: {clock}")
     import transformers
 
     transformers.logging.set_verbosity_error()

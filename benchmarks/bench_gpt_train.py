@@ -34,7 +34,13 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import median_ratio, paired_rounds, setup_threads  # noqa: E402
+from _common import (
+    add_clock_argument,
+    median_ratio,
+    paired_rounds,
+    setup_threads,
+    use_cpu_time,
+)  # noqa: E402
 
 from lmbook.hf import save_pretrained  # noqa: E402
 from lmbook.models import GPT, GPTConfig  # noqa: E402
@@ -76,10 +82,13 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
+    add_clock_argument(parser)
     args = parser.parse_args()
+    clock = use_cpu_time(args.cpu_time)
     if args.quick:
         args.rounds, args.steps = 2, 1
     threads = setup_threads(args.threads)
+    print(f"timing: {clock}")
     B, T, V = 12, 64, 65
     data = torch.randint(0, V, (B, T + 1), generator=torch.Generator().manual_seed(0))
     batch = (data[:, :-1].contiguous(), data[:, 1:].contiguous())
