@@ -10,6 +10,7 @@ Targets (issue 3): sdpa >= 5x faster than naive at T=1024 forward; sdpa memory l
 Usage:
     python benchmarks/bench_attention.py            # ~1 min
     python benchmarks/bench_attention.py --quick    # smoke test
+    python benchmarks/bench_attention.py --threads 1 --cpu-time   # on a busy shared machine
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ Target (issue 3): lmbook at least as fast as transformers.
 Usage:
     python benchmarks/bench_bert.py            # ~1 min
     python benchmarks/bench_bert.py --quick    # smoke test
+    python benchmarks/bench_bert.py --threads 1 --cpu-time   # on a busy shared machine
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ Targets (issue 3): cache >= 2x faster than no cache; lmbook >= transformers gene
 Usage:
     python benchmarks/bench_generation.py            # ~1 min
     python benchmarks/bench_generation.py --quick    # smoke test
+    python benchmarks/bench_generation.py --threads 1 --cpu-time   # on a busy shared machine
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ Target (issue 3): lmbook >= 1.35x transformers.
 Usage:
     python benchmarks/bench_gpt_train.py            # ~1-2 min
     python benchmarks/bench_gpt_train.py --quick    # smoke test, a few seconds
+    python benchmarks/bench_gpt_train.py --threads 1 --cpu-time   # on a busy shared machine
 """
 
 from __future__ import annotations
