@@ -71,6 +71,8 @@ def token_strings(tokenizer: Any, ids: Sequence[int]) -> list[str]:
     """Readable strings for each token id (WordPiece pieces keep their ``##``).
 
     Uses the tokenizer's id-to-token table when it has one, else decodes each id alone.
+
+    Introduced in: Chapter 2.2.
     """
     ids = [int(i) for i in ids]
     for name in ("convert_ids_to_tokens", "id_to_token"):
@@ -109,6 +111,8 @@ def attention_maps(model: Any, tokenizer: Any, text: str) -> tuple[list[str], to
 
     Returns:
         (tokens, weights) with weights of shape (L, H, T, T) for the single sentence.
+
+    Introduced in: Chapter 2.2.
     """
     if not isinstance(text, str) or not text.strip():
         raise ValueError("text must be a non-empty string; type a sentence")
@@ -154,6 +158,8 @@ def attention_explorer(
 
     Returns:
         An ``ipywidgets.VBox`` with ``.controls`` (text, layer, head), ``.output`` and ``.refresh()``.
+
+    Introduced in: Chapter 2.2.
     """
     w = _widgets()
     tokens, maps = attention_maps(model, tokenizer, text)
@@ -222,6 +228,8 @@ def next_token_distribution(
     Returns:
         (raw, filtered): two (V,) probability vectors, at temperature 1 unfiltered, and
         the one actually sampled from.
+
+    Introduced in: Chapter 3.2.
     """
     from lmbook import generation
 
@@ -262,6 +270,8 @@ def sampling_explorer(
     Returns:
         An ``ipywidgets.VBox`` with ``.controls`` (prompt, temperature, top_k, top_p, seed),
         ``.output`` (the bar chart), ``.sample`` (an HTML widget) and ``.refresh()``.
+
+    Introduced in: Chapter 3.2.
     """
     w = _widgets()
     token_strings_cache: dict[int, list[str]] = {}
@@ -364,6 +374,8 @@ def nearest_neighbours(
 
     Returns:
         List of (word, cosine) pairs, most similar first.
+
+    Introduced in: Chapter 4.1.
     """
     vocab = list(vocab)
     index = {w: i for i, w in enumerate(vocab)}
@@ -398,6 +410,8 @@ def embedding_explorer(
 
     Returns:
         An ``ipywidgets.VBox`` with ``.controls`` (word, k), ``.output``, ``.table`` and ``.refresh()``.
+
+    Introduced in: Chapter 4.1.
     """
     w = _widgets()
     if isinstance(vocab, Mapping):

@@ -43,7 +43,10 @@ def _axes(ax: Any, figsize: tuple[float, float]) -> tuple[Any, Any]:
 
 
 def figure_png(fig: Any, dpi: int = 100) -> bytes:
-    """Render a matplotlib figure to PNG bytes (for widgets, which store images as data)."""
+    """Render a matplotlib figure to PNG bytes (for widgets, which store images as data).
+
+    Introduced in: Chapter 2.2.
+    """
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
     return buf.getvalue()
@@ -79,6 +82,8 @@ def plot_history(
 
     Raises:
         ValueError: the history is empty, or none of ``keys`` appears in it.
+
+    Introduced in: Chapter 3.2.
     """
     history = list(history)
     if not history:
@@ -138,6 +143,8 @@ def plot_attention(
 
     Shapes:
         weights (T, S).
+
+    Introduced in: Chapter 2.2.
     """
     w = _to_numpy(weights)
     if w.ndim != 2:
@@ -182,6 +189,8 @@ def plot_mask(
 
     Returns:
         The matplotlib Figure.
+
+    Introduced in: Chapter 2.3.
     """
     m = _to_numpy(mask).astype(bool)
     if m.ndim != 2:
@@ -221,6 +230,8 @@ def plot_distribution(
 
     Returns:
         The matplotlib Figure.
+
+    Introduced in: Chapter 3.2.
     """
     p = _to_numpy(probs).reshape(-1)
     if len(labels) != p.shape[0]:
@@ -249,6 +260,8 @@ def pca_2d(vectors: Any) -> np.ndarray:
 
     Returns:
         (N, 2) NumPy array of coordinates (centred; the axes are the top singular vectors).
+
+    Introduced in: Chapter 4.1.
     """
     x = _to_numpy(vectors).astype(np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
@@ -282,6 +295,8 @@ def plot_embeddings_2d(
 
     Returns:
         The matplotlib Figure.
+
+    Introduced in: Chapter 4.1.
     """
     c = _to_numpy(coords)
     if c.ndim != 2 or c.shape[1] != 2 or c.shape[0] != len(words):
