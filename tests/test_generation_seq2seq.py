@@ -14,15 +14,6 @@ from lmbook.models import Seq2SeqConfig, Seq2SeqTransformer
 BOS, EOS = 1, 2
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models: one thread avoids oversubscribing the shared 2-core test machine."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def random_model(seed: int, vocab: int = 29, **kw) -> Seq2SeqTransformer:
     torch.manual_seed(seed)
     model = Seq2SeqTransformer(Seq2SeqConfig.preset("tiny", vocab_size=vocab, **kw)).eval()

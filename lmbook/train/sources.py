@@ -19,6 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lmbook.data.batching import LMBlocks, _as_ids
+
 __all__ = ["BatchSource", "Examples", "MLMBlocks", "TokenBlocks", "as_source", "default_collate"]
 
 
@@ -27,37 +29,9 @@ class BatchSource(Protocol):
     def get_batch(self, batch_size: int, generator: torch.Generator) -> dict[str, Tensor]: ...
 
 
-def _as_ids(ids: Any) -> Tensor:
-    t = ids if isinstance(ids, Tensor) else torch.as_tensor(np.asarray(ids))
-    if t.dim() != 1 or t.dtype.is_floating_point or t.dtype == torch.bool:
-        raise ValueError(
-            f"token ids must be a 1-D integer sequence, got {tuple(t.shape)} {t.dtype}"
-        )
-    return t.long()
-
-
-class TokenBlocks:
-    """Random contiguous windows of a token stream: ``input_ids`` and next-token ``targets``.
-
-    Shapes:
-        get_batch -> input_ids (B, T), targets (B, T), T = block_size.
-    """
-
-    def __init__(self, ids: Any, block_size: int) -> None:
-        self.ids = _as_ids(ids)
-        self.block_size = block_size
-        if len(self.ids) < block_size + 2:
-            raise ValueError(
-                f"{len(self.ids)} tokens are too few for block_size {block_size}; "
-                "use a longer text or a smaller block_size"
-            )
-
-    def get_batch(self, batch_size: int, generator: torch.Generator) -> dict[str, Tensor]:
-        T = self.block_size
-        starts = torch.randint(len(self.ids) - T, (batch_size,), generator=generator)
-        idx = starts[:, None] + torch.arange(T + 1)  # (B, T+1) gather indices
-        window = self.ids[idx]
-        return {"input_ids": window[:, :-1], "targets": window[:, 1:]}
+# Random contiguous windows of a token stream (nanoGPT's get_batch) already exist in the data
+# module with the trainer's protocol: get_batch(batch_size, generator) -> {"input_ids", "targets"}.
+TokenBlocks = LMBlocks
 
 
 class MLMBlocks:

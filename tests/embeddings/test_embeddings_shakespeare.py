@@ -1,18 +1,8 @@
 """Word2Vec on a real corpus: a slice of Shakespeare gives sensible neighbours."""
 
 import pytest
-import torch
 
 from lmbook.embeddings import Word2Vec, corpus_sentences
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    # On a shared, oversubscribed machine OpenMP barriers make these small kernels far slower.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.mark.slow

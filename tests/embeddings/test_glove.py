@@ -2,21 +2,11 @@
 
 import numpy as np
 import pytest
-import torch
 
 from lmbook.embeddings import GloVe, Word2Vec, WordVectors, cooccurrence, encode_sentences
 
 ANIMALS = ["cat", "dog", "horse", "cow", "sheep", "goat", "pig"]
 TOOLS = ["hammer", "saw", "drill", "wrench", "nail", "screw", "chisel"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Tiny problems: intra-op threads only add OpenMP barrier waits on a shared machine.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def topic_corpus(n_sentences=300, length=7, seed=0):
@@ -114,7 +104,7 @@ def test_batch_size_one_is_glove_c():
 
 
 @pytest.fixture(scope="module")
-def fitted(one_thread):
+def fitted():
     return GloVe(dim=13, window=3, min_count=1, epochs=30, x_max=10, seed=1, batch_size=32).fit(
         topic_corpus()
     )

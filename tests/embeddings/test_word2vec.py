@@ -35,18 +35,8 @@ def cluster_margin(model):
     return np.mean(same) - np.mean(cross)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # These tiny problems gain nothing from intra-op threads, and on a shared, oversubscribed
-    # machine OpenMP's barriers make them many times slower. Restored after the module.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
-def fitted(one_thread):
+def fitted():
     model = Word2Vec(
         dim=17, window=3, negative=4, min_count=1, epochs=3, sample=0, seed=3, batch_size=64
     )

@@ -15,16 +15,6 @@ from lmbook.nn import KVCache
 V = 97
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These models are tiny: one thread avoids oversubscribing a shared 2-core machine,
-    where two threads made the overfitting test ~30x slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def tiny(**overrides) -> Seq2SeqTransformer:
     torch.manual_seed(0)
     return Seq2SeqTransformer(Seq2SeqConfig.preset("tiny", **overrides)).eval()

@@ -17,14 +17,6 @@ from lmbook.train.checkpoint import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)  # the test box is shared; avoids OpenMP oversubscription
-    yield
-    torch.set_num_threads(n)
-
-
 class Tied(nn.Module):
     def __init__(self, V=97, D=36):
         super().__init__()

@@ -5,21 +5,12 @@ import sys
 import time
 
 import pytest
-import torch
 
 from lmbook.train.__main__ import main, preset_names
 
 SMALL = ["--max_iters=4", "--eval_interval=2", "--eval_iters=1", "--log_interval=2",
          "--model.n_layers=1", "--data.max_chars=60000", "--progress=false", "--dtype=float32",
          "--device=cpu"]  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def _run(capsys, *args):

@@ -18,15 +18,6 @@ from lmbook.train import (
 V = 97
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # The test box is shared: one thread avoids oversubscription; results are unchanged.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 class TinyLM(nn.Module):
     """Stand-in causal LM: embedding, LayerNorm, a mixing MLP over the last 2 tokens, head."""
 
