@@ -14,6 +14,10 @@ export LMBOOK_PROFILE ?= cpu
 export TQDM_DISABLE ?= 1
 export MPLBACKEND ?= Agg
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
+# Notebooks run with one torch thread, both when their outputs are stored (`make execute`) and
+# when nbval re-runs them two at a time: the same thread count gives the same floating-point
+# reductions, and two 2-thread kernels on 2 cores make small kernels 10-50x slower.
+NB_ENV := OMP_NUM_THREADS=1
 
 .PHONY: help install vendor data book book-strict test test-unit test-notebooks test-browser \
         lint execute benchmarks clean
@@ -53,7 +57,7 @@ test-unit: $(STAMP) data
 	$(PY) -m pytest tests/ -n $(NPROC) -q -p no:cacheprovider
 
 test-notebooks: $(STAMP) data
-	$(PY) -m pytest --nbval-lax --nbval-sanitize-with .ci/nbval_sanitize.cfg \
+	$(NB_ENV) $(PY) -m pytest --nbval-lax --nbval-sanitize-with .ci/nbval_sanitize.cfg \
 	    -n $(NPROC) --dist loadfile -q -p no:cacheprovider chapters/
 
 test-browser: book-strict
@@ -65,7 +69,7 @@ lint: $(STAMP)
 test: lint test-unit test-notebooks test-browser
 
 execute: $(STAMP) data
-	$(PY) .ci/execute.py $(NOTEBOOKS)
+	$(NB_ENV) $(PY) .ci/execute.py $(NOTEBOOKS)
 
 benchmarks: $(STAMP) data
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
