@@ -100,7 +100,9 @@ def check_page(browser, url: str) -> tuple[dict, list[str]]:
         page.evaluate("() => MathJax.startup.promise")
     if state["widgetViews"]:
         try:
-            page.wait_for_selector(".jupyter-widgets, .widget-container, .lm-Widget", timeout=30_000)
+            page.wait_for_selector(
+                ".jupyter-widgets, .widget-container, .lm-Widget", timeout=30_000
+            )
         except Exception:  # reported by the caller as "no widgets rendered"
             pass
     page.wait_for_load_state("networkidle", timeout=30_000)

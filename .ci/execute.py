@@ -36,11 +36,17 @@ def execute(path: Path) -> float:
         client.execute()
     except CellExecutionError as err:
         failing = next(
-            (i for i, c in enumerate(nb.cells) if c.cell_type == "code" and any(
-                o.get("output_type") == "error" for o in c.get("outputs", []))),
+            (
+                i
+                for i, c in enumerate(nb.cells)
+                if c.cell_type == "code"
+                and any(o.get("output_type") == "error" for o in c.get("outputs", []))
+            ),
             None,
         )
-        print(f"FAILED: {path.relative_to(ROOT)} (code cell index {failing}):\n{err}", file=sys.stderr)
+        print(
+            f"FAILED: {path.relative_to(ROOT)} (code cell index {failing}):\n{err}", file=sys.stderr
+        )
         raise SystemExit(1) from None
     elapsed = time.perf_counter() - start
     nbformat.write(nb, path)

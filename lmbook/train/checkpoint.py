@@ -32,6 +32,8 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 from torch import nn
 
+from lmbook.hf import CheckpointError  # one error type for every unusable checkpoint
+
 __all__ = [
     "Checkpoint",
     "CheckpointError",
@@ -48,10 +50,6 @@ WEIGHTS_NAME = "model.safetensors"
 STATE_NAME = "trainer_state.pt"
 CONFIG_NAME = "config.json"
 LATEST_NAME = "latest.json"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint is missing, truncated, or does not match the model it is loaded into."""
 
 
 @dataclass
