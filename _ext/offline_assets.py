@@ -10,7 +10,8 @@ The files are not put under ``_static``: Jupyter Book adds every .js file found
 there to every page, which would load MathJax twice and RequireJS everywhere.
 
 It also fails the build, naming the notebook and the cell, when a notebook's
-stored outputs contain an error: the book must never show a traceback.
+stored outputs contain an error (the book must never show a traceback), and warns
+about a notebook that has code but no stored outputs (run `make execute`).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _use_vendored(app: Sphinx, config: Config) -> None:
         logger.info("vendor/widgets missing: pages load the widget manager from a CDN")
 
 
-def _check_stored_errors(app: Sphinx, docname: str, source: list[str]) -> None:
+def _check_stored_outputs(app: Sphinx, docname: str, source: list[str]) -> None:
     path = Path(app.env.doc2path(docname))
     if path.suffix != ".ipynb":
         return
@@ -62,10 +63,12 @@ def _check_stored_errors(app: Sphinx, docname: str, source: list[str]) -> None:
     except json.JSONDecodeError:
         return  # not our business: myst-nb reports malformed notebooks itself
     code_index = 0
+    with_output = 0
     for cell in nb.get("cells", []):
         if cell.get("cell_type") != "code":
             continue
         code_index += 1
+        with_output += bool(cell.get("outputs"))
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 raise ExtensionError(
@@ -73,6 +76,14 @@ def _check_stored_errors(app: Sphinx, docname: str, source: list[str]) -> None:
                     f"is an error ({output.get('ename')}: {output.get('evalue')}); fix the cell "
                     f"and run `make execute NOTEBOOKS={path.relative_to(app.srcdir)}`"
                 )
+    if code_index and not with_output:
+        logger.warning(
+            "%s has %d code cells and no stored outputs; run `make execute NOTEBOOKS=%s`",
+            path.relative_to(app.srcdir),
+            code_index,
+            path.relative_to(app.srcdir),
+            location=docname,
+        )
 
 
 def _copy_vendor(app: Sphinx, exception: Exception | None) -> None:
@@ -83,6 +94,6 @@ def _copy_vendor(app: Sphinx, exception: Exception | None) -> None:
 
 def setup(app: Sphinx) -> dict:
     app.connect("config-inited", _use_vendored, priority=900)
-    app.connect("source-read", _check_stored_errors)
+    app.connect("source-read", _check_stored_outputs)
     app.connect("build-finished", _copy_vendor)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
