@@ -191,7 +191,7 @@ __all__ += ["beam_search", "gnmt_length_penalty", "greedy_decode", "sequence_sco
 
 
 def gnmt_length_penalty(length: torch.Tensor | int, alpha: float) -> torch.Tensor | float:
-    """lp(Y) = ((5 + |Y|) / 6) ** alpha (Wu et al. 2016, GNMT, section 7).
+    """``lp(Y) = ((5 + |Y|) / 6) ** alpha`` (Wu et al. 2016, GNMT, section 7).
 
     A hypothesis is ranked by log P(Y | X) / lp(Y): alpha = 0 ranks by raw log-probability
     (which favours short outputs), larger alpha favours longer ones; GNMT uses 0.6-0.7.

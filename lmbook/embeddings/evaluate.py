@@ -347,7 +347,7 @@ def neighbour_agreement(
     """Mean agreement of two models' top-n nearest-neighbour sets.
 
     For each word, compare the sets N_a and N_b of its ``topn`` cosine neighbours in each model:
-    ``"overlap"`` is |N_a ∩ N_b| / topn, ``"jaccard"`` is |N_a ∩ N_b| / |N_a ∪ N_b|. Only
+    ``"overlap"`` is ``|N_a ∩ N_b| / topn``, ``"jaccard"`` is ``|N_a ∩ N_b| / |N_a ∪ N_b|``. Only
     words both models know are used; a neighbour one model lacks simply cannot match.
 
     Args:

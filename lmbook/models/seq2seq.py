@@ -393,10 +393,10 @@ class Seq2SeqTransformer(nn.Module):
             src_ids: (B, S); tgt_ids: (B, T); src_mask: (B, S) 0/1 or None.
 
         Returns:
-            {"encoder": [(B, H, S, S)] * n_encoder_layers,
-             "decoder": [(B, H, T, T)] * n_decoder_layers (causal: zero above the diagonal),
-             "cross": [(B, H, T, S)] * n_decoder_layers (zero on padded source positions)}.
-            Every row sums to one over the positions it may attend to.
+            A dict of per-layer weight lists: ``"encoder"``, one (B, H, S, S) per encoder
+            layer; ``"decoder"``, one (B, H, T, T) per decoder layer (causal: zero above the
+            diagonal); ``"cross"``, one (B, H, T, S) per decoder layer (zero on padded source
+            positions). Every row sums to one over the positions it may attend to.
         """
         maps: dict[str, list[torch.Tensor]] = {"encoder": [], "decoder": [], "cross": []}
         busy = False
