@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .corpus import _check_sentences, build_vocab, encode_sentences
-from .vectors import WordVectors
+from .vectors import WordVectors, check_positive_ints
 
 __all__ = ["GloVe", "cooccurrence"]
 
@@ -124,15 +124,9 @@ class GloVe(WordVectors):
         verbose: bool = False,
     ) -> None:
         super().__init__()
-        for name, value in [
-            ("dim", dim),
-            ("window", window),
-            ("epochs", epochs),
-            ("min_count", min_count),
-            ("batch_size", batch_size),
-        ]:
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_ints(
+            dim=dim, window=window, epochs=epochs, min_count=min_count, batch_size=batch_size
+        )
         if not x_max > 0 or not alpha >= 0 or not lr > 0:
             raise ValueError(
                 f"need x_max > 0, alpha >= 0 and lr > 0, got x_max={x_max}, alpha={alpha}, lr={lr}"

@@ -283,6 +283,13 @@ class WordVectors:
         return f"{type(self).__name__}({cfg}) [{state}]"
 
 
+def check_positive_ints(**values: Any) -> None:
+    """Raise ValueError naming the first argument that is not a positive integer."""
+    for name, value in values.items():
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+
+
 def _registry() -> dict[str, type]:
     from .glove import GloVe
     from .word2vec import Word2Vec

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 from .corpus import _check_sentences, build_vocab, encode_sentences
-from .vectors import WordVectors
+from .vectors import WordVectors, check_positive_ints
 
 __all__ = ["Word2Vec", "skipgram_pairs"]
 
@@ -139,16 +139,14 @@ class Word2Vec(WordVectors):
         verbose: bool = False,
     ) -> None:
         super().__init__()
-        for name, value in [
-            ("dim", dim),
-            ("window", window),
-            ("negative", negative),
-            ("min_count", min_count),
-            ("epochs", epochs),
-            ("batch_size", batch_size),
-        ]:
-            if not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_positive_ints(
+            dim=dim,
+            window=window,
+            negative=negative,
+            min_count=min_count,
+            epochs=epochs,
+            batch_size=batch_size,
+        )
         if not 0.0 <= sample < 1.0:
             raise ValueError(f"sample must be in [0, 1) (0 disables subsampling), got {sample}")
         if not lr > 0 or not 0 <= min_lr <= lr:
