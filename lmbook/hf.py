@@ -123,13 +123,13 @@ BERT_KEYS: dict[str, str] = {
     "mlm_head.norm.weight": "cls.predictions.transform.LayerNorm.weight",
     "mlm_head.norm.bias": "cls.predictions.transform.LayerNorm.bias",
     "mlm_head.bias": "cls.predictions.bias",
+    "nsp_head.weight": "cls.seq_relationship.weight",  # BertForPreTraining only
+    "nsp_head.bias": "cls.seq_relationship.bias",
 }
 BERT_IGNORED: tuple[str, ...] = (
     "bert.embeddings.position_ids",  # a buffer (arange), not a weight
     "cls.predictions.decoder.weight",  # tied to the word embeddings
     "cls.predictions.decoder.bias",  # the same tensor as cls.predictions.bias
-    "cls.seq_relationship.weight",  # next-sentence-prediction classifier: not modelled
-    "cls.seq_relationship.bias",
 )
 # BertModel checkpoints (like all-MiniLM-L6-v2) have no MLM head: it keeps its initialisation.
 BERT_OPTIONAL: tuple[str, ...] = ("mlm_head.",)
@@ -278,7 +278,7 @@ def _gpt_config(hf: dict, path: Path) -> GPTConfig:
     )
 
 
-def _bert_config(hf: dict, path: Path, has_pooler: bool) -> BertConfig:
+def _bert_config(hf: dict, path: Path, has_pooler: bool, has_nsp: bool) -> BertConfig:
     if hf.get("position_embedding_type", "absolute") != "absolute":
         raise CheckpointError(
             f"{path}: position_embedding_type={hf['position_embedding_type']!r} is not "
@@ -286,6 +286,12 @@ def _bert_config(hf: dict, path: Path, has_pooler: bool) -> BertConfig:
         )
     if hf.get("is_decoder") or hf.get("add_cross_attention"):
         raise CheckpointError(f"{path}: BERT used as a decoder is not supported")
+    if has_nsp and not has_pooler:
+        raise CheckpointError(
+            f"{path}: the weights have a next-sentence head (cls.seq_relationship) but no pooler "
+            "(bert.pooler.dense) to feed it; the checkpoint is incomplete, re-save it with "
+            "BertForPreTraining.save_pretrained"
+        )
     return BertConfig(
         vocab_size=hf["vocab_size"],
         max_position=hf.get("max_position_embeddings", 512),
@@ -299,6 +305,7 @@ def _bert_config(hf: dict, path: Path, has_pooler: bool) -> BertConfig:
         activation=_activation(hf, "hidden_act", path),
         pad_token_id=hf.get("pad_token_id") or 0,
         add_pooler=has_pooler,
+        add_nsp_head=has_nsp,
     )
 
 
@@ -331,8 +338,9 @@ def _gpt_hf_config(c: GPTConfig) -> dict:
 
 
 def _bert_hf_config(c: BertConfig) -> dict:
+    # BertForPreTraining = encoder + pooler + MLM head + NSP head; BertForMaskedLM has no NSP.
     return {
-        "architectures": ["BertForMaskedLM"],
+        "architectures": ["BertForPreTraining" if c.add_nsp_head else "BertForMaskedLM"],
         "model_type": "bert",
         "vocab_size": c.vocab_size,
         "max_position_embeddings": c.max_position,
@@ -474,7 +482,8 @@ def load_pretrained(path: str | os.PathLike, dtype: torch.dtype | None = None) -
     Args:
         path: directory with ``config.json`` and ``model.safetensors`` (or a sharded index,
             or ``pytorch_model.bin``). ``model_type`` "gpt2" gives a :class:`GPT`,
-            "bert" a :class:`BERT` (``BertModel`` or ``BertForMaskedLM`` weights).
+            "bert" a :class:`BERT` (``BertModel``, ``BertForMaskedLM`` or ``BertForPreTraining``
+            weights; the last also fills the next-sentence head, ``add_nsp_head=True``).
         dtype: cast the parameters to this dtype (default: float32).
 
     Returns:
@@ -504,7 +513,8 @@ def load_pretrained(path: str | os.PathLike, dtype: torch.dtype | None = None) -
         elif model_type == "bert":
             spec = _BERT
             state = hf_to_lmbook(hf_state, spec)
-            config = _bert_config(hf_config, directory, has_pooler="pooler.weight" in state)
+            config = _bert_config(hf_config, directory, has_pooler="pooler.weight" in state,
+                                  has_nsp="nsp_head.weight" in state)  # fmt: skip
             model = BERT(config)
         else:
             raise CheckpointError(
@@ -531,7 +541,8 @@ def save_pretrained(model: GPT | BERT, path: str | os.PathLike) -> Path:
     """Write ``model`` as a Hugging Face directory (``config.json`` + ``model.safetensors``).
 
     A :class:`GPT` becomes a ``GPT2LMHeadModel`` checkpoint, a :class:`BERT` a
-    ``BertForMaskedLM`` one (``BertModel.from_pretrained`` reads it too). Files are written
+    ``BertForMaskedLM`` one, or ``BertForPreTraining`` when it has the next-sentence head
+    (``BertModel.from_pretrained`` reads either). Files are written
     to temporary names and renamed, so an interrupted save never leaves a half-written file.
 
     Returns:

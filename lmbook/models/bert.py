@@ -4,7 +4,7 @@ Reads top to bottom: config -> output container -> MLM head -> model
 (token + segment + position embeddings, post-LN blocks, pooler) -> forward.
 The blocks are ``lmbook.nn.TransformerBlock(norm_first=False)``, the same class
 GPT uses pre-LN. ``lmbook.hf`` loads Hugging Face ``BertModel`` /
-``BertForMaskedLM`` checkpoints (e.g. all-MiniLM-L6-v2) into it.
+``BertForMaskedLM`` / ``BertForPreTraining`` checkpoints (e.g. all-MiniLM-L6-v2) into it.
 
 Introduced in: Chapter 3.1 (the BERT forward pass, step by step).
 """
@@ -42,6 +42,7 @@ class BertConfig:
     pad_token_id: int = 0  # [PAD]; its embedding row starts at zero and gets no gradient
     add_pooler: bool = True  # tanh(W h_[CLS] + b), the next-sentence-prediction input
     attn_impl: str = "sdpa"  # "sdpa" (fused) or "naive" (readable, returns weights)
+    add_nsp_head: bool = False  # Linear(D, 2) on the pooler output: is B the sentence after A?
 
     def __post_init__(self) -> None:
         for name in ("vocab_size", "max_position", "type_vocab_size", "n_layers", "n_heads",
@@ -62,6 +63,11 @@ class BertConfig:
         if self.attn_impl not in ATTENTION_IMPLS:
             raise ValueError(
                 f"BertConfig.attn_impl must be one of {ATTENTION_IMPLS}, got {self.attn_impl!r}"
+            )
+        if self.add_nsp_head and not self.add_pooler:
+            raise ValueError(
+                "BertConfig.add_nsp_head=True needs the pooler (its input is the pooled [CLS] "
+                "vector); set add_pooler=True or drop the NSP head"
             )
         if not 0 <= self.pad_token_id < self.vocab_size:
             raise ValueError(
@@ -142,7 +148,8 @@ class BERT(nn.Module):
     Args:
         config: a :class:`BertConfig`.
 
-    Parameters: tok_emb, pos_emb, seg_emb, emb_norm, drop, blocks, pooler (optional), mlm_head.
+    Parameters: tok_emb, pos_emb, seg_emb, emb_norm, drop, blocks, pooler (optional), mlm_head,
+    nsp_head (optional, ``config.add_nsp_head``).
 
     Shapes: input_ids (B, T) -> BertOutput.last_hidden_state (B, T, D).
 
@@ -172,6 +179,9 @@ class BERT(nn.Module):
         )
         self.pooler = nn.Linear(c.d_model, c.d_model) if c.add_pooler else None
         self.mlm_head = MLMHead(c, self.tok_emb)
+        # Next-sentence prediction (Devlin et al. 2019, section 3.1, task 2): class 0 = "B
+        # follows A", 1 = "B is a random sentence", as in Hugging Face's cls.seq_relationship.
+        self.nsp_head = nn.Linear(c.d_model, 2) if c.add_nsp_head else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -273,3 +283,32 @@ class BERT(nn.Module):
     def mlm_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """Masked-LM logits from the encoder output: (B, T, D) -> (B, T, V)."""
         return self.mlm_head(hidden)
+
+    def nsp_logits(self, pooled: torch.Tensor) -> torch.Tensor:
+        """Next-sentence-prediction logits from the pooled [CLS] vector.
+
+        Args:
+            pooled: ``BertOutput.pooler_output``, (B, D).
+
+        Returns:
+            (B, 2) logits; class 0 = sentence B follows sentence A, class 1 = B is random
+            (Hugging Face's ``seq_relationship_logits``).
+
+        Raises:
+            ValueError: the model was built without the head (``add_nsp_head=False``), or
+                ``pooled`` is not (B, D).
+
+        Introduced in: Chapter 5.1 (BERT pretraining objectives).
+        """
+        if self.nsp_head is None:
+            raise ValueError(
+                "this BERT has no next-sentence-prediction head; build it with "
+                "BertConfig(add_nsp_head=True) or load a BertForPreTraining checkpoint"
+            )
+        if pooled is None or pooled.dim() != 2 or pooled.shape[-1] != self.config.d_model:
+            got = None if pooled is None else tuple(pooled.shape)
+            raise ValueError(
+                f"nsp_logits expects the pooled output (B, {self.config.d_model}), got {got}; "
+                "pass bert(...).pooler_output, not last_hidden_state"
+            )
+        return self.nsp_head(pooled)  # (B, D) -> (B, 2)

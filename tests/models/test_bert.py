@@ -129,3 +129,120 @@ def test_cuda_bf16_autocast_matches_fp32(impl):
     with torch.autocast("cuda", dtype=torch.bfloat16):
         out = m(x, attention_mask=mask).last_hidden_state
     torch.testing.assert_close(out.float(), ref, atol=6e-2, rtol=6e-2)
+
+
+# ---------------------------------------------------------------------------------------------
+# Next-sentence-prediction head (BertForPreTraining)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_nsp_head_shapes_and_clear_errors():
+    m = _model(add_nsp_head=True)
+    out = m(_ids())
+    assert m.nsp_logits(out.pooler_output).shape == (2, 2)
+    with pytest.raises(ValueError, match="no next-sentence-prediction head.*add_nsp_head=True"):
+        _model().nsp_logits(out.pooler_output)
+    with pytest.raises(ValueError, match="pooler_output"):
+        m.nsp_logits(out.last_hidden_state)
+    with pytest.raises(ValueError, match="add_pooler=True"):
+        BertConfig.preset("tiny", add_nsp_head=True, add_pooler=False)
+
+
+def test_nsp_head_is_trained_by_its_loss():
+    torch.manual_seed(0)
+    m = BERT(BertConfig.preset("tiny", dropout=0.0, add_nsp_head=True))
+    x, labels = _ids(B=8, T=10), torch.tensor([0, 1] * 4)
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-2)
+    for _ in range(40):
+        loss = torch.nn.functional.cross_entropy(m.nsp_logits(m(x).pooler_output), labels)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.05
+
+
+def _hf_pretraining_dir(tmp_path):
+    """A tiny random transformers BertForPreTraining (odd sizes, perturbed norms and biases)."""
+    transformers = pytest.importorskip("transformers")
+    transformers.logging.set_verbosity_error()
+    torch.manual_seed(0)
+    cfg = transformers.BertConfig(vocab_size=97, hidden_size=36, num_hidden_layers=2,
+                                  num_attention_heads=3, intermediate_size=37,
+                                  max_position_embeddings=29, type_vocab_size=3)  # fmt: skip
+    model = transformers.BertForPreTraining(cfg)
+    with torch.no_grad():  # non-trivial LayerNorm and bias values, so a mix-up cannot hide
+        for name, p in model.named_parameters():
+            if "LayerNorm" in name or "bias" in name:
+                p.add_(0.1 * torch.randn_like(p))
+    model.save_pretrained(tmp_path)
+    return transformers, model.eval()
+
+
+def _padded_pair_batch():
+    ids = _ids(B=3, T=13, seed=1)
+    mask = torch.ones_like(ids)
+    mask[1, 9:] = 0
+    mask[2, 4:] = 0
+    ids[mask == 0] = 0
+    types = torch.zeros_like(ids)
+    types[:, 6:] = 1
+    types[0, 11:] = 2
+    return ids, mask * 1, types * mask
+
+
+def test_bert_for_pretraining_parity_with_transformers(tmp_path):
+    from lmbook.hf import load_pretrained
+
+    _, ref = _hf_pretraining_dir(tmp_path)
+    model = load_pretrained(tmp_path)
+    assert model.config.add_nsp_head and model.config.add_pooler
+    ids, mask, types = _padded_pair_batch()
+    with torch.no_grad():
+        r = ref(ids, attention_mask=mask, token_type_ids=types)
+        out = model(ids, attention_mask=mask, token_type_ids=types)
+        mlm, nsp = model.mlm_logits(out.last_hidden_state), model.nsp_logits(out.pooler_output)
+    torch.testing.assert_close(mlm, r.prediction_logits, atol=1e-5, rtol=0)
+    torch.testing.assert_close(nsp, r.seq_relationship_logits, atol=1e-5, rtol=0)
+    assert nsp.shape == (3, 2) and nsp.abs().max() > 1e-3  # a real head, not zeros
+
+
+def test_bert_for_pretraining_round_trip_is_exact(tmp_path):
+    from lmbook.hf import load_pretrained, save_pretrained
+
+    transformers, ref = _hf_pretraining_dir(tmp_path / "src")
+    save_pretrained(load_pretrained(tmp_path / "src"), tmp_path / "out")
+    back, info = transformers.BertForPreTraining.from_pretrained(
+        tmp_path / "out", output_loading_info=True
+    )
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    a, b = ref.state_dict(), back.state_dict()
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    # lmbook -> transformers: a fresh lmbook model with the head loads with nothing missing.
+    torch.manual_seed(2)
+    ours = BERT(BertConfig.preset("tiny", add_nsp_head=True)).eval()
+    save_pretrained(ours, tmp_path / "fresh")
+    theirs, info = transformers.BertForPreTraining.from_pretrained(
+        tmp_path / "fresh", output_loading_info=True
+    )
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    ids, mask, types = _padded_pair_batch()
+    with torch.no_grad():
+        o = ours(ids, attention_mask=mask, token_type_ids=types)
+        r = theirs.eval()(ids, attention_mask=mask, token_type_ids=types)
+    torch.testing.assert_close(ours.nsp_logits(o.pooler_output), r.seq_relationship_logits,
+                               atol=1e-5, rtol=0)  # fmt: skip
+
+
+def test_checkpoint_with_nsp_head_but_no_pooler_is_refused(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from lmbook.hf import CheckpointError, load_pretrained
+
+    _hf_pretraining_dir(tmp_path)
+    state = load_file(tmp_path / "model.safetensors")
+    state = {k: v for k, v in state.items() if "pooler" not in k}
+    save_file(state, tmp_path / "model.safetensors")
+    with pytest.raises(CheckpointError, match="no pooler"):
+        load_pretrained(tmp_path)
