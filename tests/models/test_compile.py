@@ -15,14 +15,15 @@ from lmbook.models import BERT, GPT, BertConfig, GPTConfig
 
 
 def _cxx_compiler() -> str | None:
-    """The C++ compiler inductor would call (its own config, else $CXX / g++ on PATH)."""
+    """The C++ compiler inductor would use (torch's own search), or None when none works."""
     try:
-        from torch._inductor import config as inductor_config
+        from torch._inductor.cpp_builder import get_cpp_compiler
 
-        cxx = inductor_config.cpp.cxx[0] if inductor_config.cpp.cxx else None
-    except (ImportError, AttributeError, IndexError):
-        cxx = None
-    return shutil.which(cxx) if cxx else (shutil.which("g++") or shutil.which("clang++"))
+        return get_cpp_compiler()
+    except ImportError:  # an older torch without the helper: the usual compilers on PATH
+        return shutil.which("g++") or shutil.which("clang++")
+    except Exception:  # torch._inductor.exc.InvalidCxxCompiler: nothing on PATH works
+        return None
 
 
 pytestmark = [
