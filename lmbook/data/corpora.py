@@ -16,9 +16,16 @@ import sqlite3
 from functools import lru_cache
 from pathlib import Path
 
-from lmbook.data.shakespeare import Play, parse_play, play_files, render_play
+from lmbook.data.shakespeare import Play, parse_play, play_files, render_play, render_speeches
 
-__all__ = ["aclsum", "bible_pairs", "polarity", "shakespeare_plays", "shakespeare_text"]
+__all__ = [
+    "aclsum",
+    "bible_pairs",
+    "polarity",
+    "shakespeare_plays",
+    "shakespeare_speeches",
+    "shakespeare_text",
+]
 
 
 def shakespeare_plays(root: Path) -> list[Play]:
@@ -33,9 +40,10 @@ def shakespeare_plays(root: Path) -> list[Play]:
     ]
 
 
-@lru_cache(maxsize=4)
-def _shakespeare_text(root: str) -> str:
-    return "\n".join(render_play(play) for play in shakespeare_plays(Path(root)))
+@lru_cache(maxsize=8)
+def _shakespeare_text(root: str, speeches_only: bool = False) -> str:
+    render = render_speeches if speeches_only else render_play
+    return "\n".join(render(play) for play in shakespeare_plays(Path(root)))
 
 
 def shakespeare_text(root: Path) -> str:
@@ -45,6 +53,15 @@ def shakespeare_text(root: Path) -> str:
     cached per directory (a ``str`` is immutable, so sharing it is safe).
     """
     return _shakespeare_text(str(root))
+
+
+def shakespeare_speeches(root: Path) -> str:
+    """The speeches of all 38 plays in tiny Shakespeare's format (``render_speeches``).
+
+    No titles, headings or stage directions: only ``SPEAKER:`` and the spoken lines, the
+    text nanoGPT's character-level recipe is measured on. Cached like ``shakespeare_text``.
+    """
+    return _shakespeare_text(str(root), speeches_only=True)
 
 
 def aclsum(root: Path) -> dict[str, list[dict]]:

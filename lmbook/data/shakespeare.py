@@ -48,6 +48,9 @@ returns, is the format of Karpathy's *tiny Shakespeare*, extended with structure
     BERNARDO:
     Who's there?
 
+``render_speeches`` keeps only the speeches, exactly in tiny Shakespeare's format (what
+``data.load("shakespeare-speeches")`` returns).
+
 Speaker names stay in the text on purpose: Chapter 6 builds a "who speaks this
 line?" question-answering set whose answers are those names.
 
@@ -61,7 +64,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Play", "Speech", "parse_play", "render_play"]
+__all__ = ["Play", "Speech", "parse_play", "render_play", "render_speeches"]
 
 # Canonical genre order of the package's folders, then plays alphabetically inside each.
 GENRES = ("comedies", "histories", "problems", "roman", "romances", "tragedies")
@@ -238,6 +241,19 @@ def render_play(play: Play) -> str:
             if text:
                 out.append(f"[{text}]" if kind == "direction" else text)
     return "\n\n".join(out) + "\n"
+
+
+def render_speeches(play: Play) -> str:
+    """Render only the spoken lines of a play, in Karpathy's *tiny Shakespeare* format.
+
+    Each speech is ``SPEAKER:`` on one line, then its verse lines, speeches separated by a
+    blank line; titles, act and scene headings, stage directions and unattributed text are
+    left out. This is the format nanoGPT's ``shakespeare_char`` trains on, so losses on it
+    are comparable with nanoGPT's published figures (headings and directions are about 4%
+    of ``render_play``'s characters and are harder to predict than verse).
+    """
+    speeches = [s for s in play.speeches if s.speaker and s.lines]
+    return "\n\n".join(f"{s.speaker}:\n" + "\n".join(s.lines) for s in speeches) + "\n"
 
 
 def play_files(root: Path) -> list[tuple[str, Path]]:

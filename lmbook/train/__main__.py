@@ -152,7 +152,8 @@ def build_run(recipe: dict[str, Any]) -> dict[str, Any]:
     text = data.load(dcfg["dataset"])
     if not isinstance(text, str):
         raise RecipeError(
-            f"data.dataset {dcfg['dataset']!r} is not a text corpus; use 'shakespeare'"
+            f"data.dataset {dcfg['dataset']!r} is not a text corpus; "
+            "use 'shakespeare-speeches' or 'shakespeare'"
         )
     if dcfg["max_chars"]:
         text = text[: dcfg["max_chars"]]

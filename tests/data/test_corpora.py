@@ -24,6 +24,28 @@ def test_shakespeare_text_is_clean_plain_text():
     assert data.load("shakespeare") is text  # parsed once per process
 
 
+def test_shakespeare_speeches_is_tiny_shakespeare_format(plays):
+    text = data.load("shakespeare-speeches")
+    full = data.load("shakespeare")
+    assert 0.9 * len(full) < len(text) < len(full)
+    assert text.startswith("THESEUS:\nNow, fair Hippolyta, our nuptial hour\n")
+    assert "HAMLET:\nTo be, or not to be: that is the question:" in text
+    # Every paragraph is one speech: "SPEAKER:" then spoken lines; no headings or directions.
+    paragraphs = text.split("\n\n")
+    assert all(p.split("\n", 1)[0].endswith(":") and "\n" in p for p in paragraphs)
+    assert "[" not in text and "\nACT " not in text
+    # Two "SCENE" lines survive inside speeches, where the source itself puts them in a
+    # speaker's paragraph (The Merchant of Venice, Pericles' chorus); no real heading does.
+    assert text.count("\nSCENE ") == 2
+    # Nothing spoken is lost: every attributed line of every play is in the text, in order.
+    hamlet = next(p for p in plays if p.slug == "hamlet")
+    lines = [line for speaker, line in hamlet.lines if speaker]
+    start = text.index(lines[0])
+    for line in lines[1:200]:
+        start = text.index(line, start)
+    assert data.load("shakespeare-speeches") is text
+
+
 def test_shakespeare_plays_records(plays):
     assert len(plays) == 38
     titles = {p.title for p in plays}

@@ -105,11 +105,12 @@ def test_shakespeare_char_reaches_nanogpt_val_loss(tmp_path, record_property):
     print(f"\nshakespeare-char: val_loss={final['val_loss']:.4f} best={final['best_val_loss']:.4f} "
           f"tokens/s={final['tokens_per_sec']:.0f} wall={wall:.0f}s")  # fmt: skip
     assert final["iter"] == 2000
-    # nanoGPT reports 1.88 for this recipe on its 1.1 M-char tiny-shakespeare. On this
-    # corpus (38 plays, 5.0 M chars, 80 symbols; validation = the last 10%) the same recipe
-    # measured 1.896 (2026-11-28, 2 shared cores); the first 1.1 M chars alone do worse
-    # (less data, more overfitting). The bound leaves room for eval-batch noise (~0.02).
-    assert final["val_loss"] <= 1.92
+    # nanoGPT reports 1.88 for this recipe on its 1.1 M-char tiny-shakespeare. The preset
+    # trains on the same format (speeches only: "SPEAKER:" + lines) drawn from all 38 plays
+    # (4.8 M chars, 76 symbols; validation = the last 10%). Measured 2026-11-28: 1.8658 with
+    # one thread and with two (the same to 4 decimals); with headings and stage directions
+    # kept (data.dataset=shakespeare) the same recipe reaches 1.896.
+    assert final["val_loss"] <= 1.88
 
 
 def test_bert_mlm_preset_short_run(capsys, tmp_path):
