@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
+from lmbook.data.batching import pad_batch
+
 __all__ = [
     "WordByWordTranslator",
     "decode_output",
@@ -112,13 +114,7 @@ def encode_pairs(
         srcs.append(src)
         tgts.append(tgt)
 
-    def pad(seqs: list[list[int]]) -> torch.Tensor:
-        out = torch.full((len(seqs), max(map(len, seqs))), pad_id, dtype=torch.long)
-        for i, s in enumerate(seqs):
-            out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
-        return out
-
-    return pad(srcs), pad(tgts)
+    return pad_batch(srcs, pad_id)[0], pad_batch(tgts, pad_id)[0]
 
 
 def decode_output(

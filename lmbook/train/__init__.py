@@ -31,7 +31,7 @@ from lmbook.train.objectives import (
     word_ids_from_continuation,
 )
 from lmbook.train.schedule import WarmupCosine, warmup_cosine_lr
-from lmbook.train.sources import Examples, MLMBlocks, TokenBlocks, as_source
+from lmbook.train.sources import Examples, MLMBlocks, PadToLongest, TokenBlocks, as_source
 from lmbook.train.trainer import OutDirError, Trainer, TrainingDivergedError, configure_optimizer
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "MaskedLM",
     "Objective",
     "OutDirError",
+    "PadToLongest",
     "Seq2Seq",
     "TokenBlocks",
     "TrainConfig",

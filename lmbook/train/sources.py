@@ -12,16 +12,24 @@ Introduced in: Chapter 5 (training data as contiguous blocks).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from lmbook.data.batching import LMBlocks, _as_ids
+from lmbook.data.batching import LMBlocks, _as_ids, pad_batch
 
-__all__ = ["BatchSource", "Examples", "MLMBlocks", "TokenBlocks", "as_source", "default_collate"]
+__all__ = [
+    "BatchSource",
+    "Examples",
+    "MLMBlocks",
+    "PadToLongest",
+    "TokenBlocks",
+    "as_source",
+    "default_collate",
+]
 
 
 @runtime_checkable
@@ -102,6 +110,54 @@ def default_collate(examples: list[dict[str, Any]]) -> dict[str, Tensor]:
             "pass collate_fn for other layouts"
         )
     return {k: torch.stack([torch.as_tensor(e[k]) for e in examples]) for k in examples[0]}
+
+
+class PadToLongest:
+    """Collate examples of different lengths, right-padding each to the batch's longest.
+
+    Padding every example to the longest one in the *whole dataset* wastes compute on pad
+    tokens; padding per batch (dynamic padding, as Hugging Face's ``DataCollatorWithPadding``)
+    costs only the batch's own longest example. On short sentence pairs this cut a
+    translation step by a quarter (6.2).
+
+    Args:
+        pad_values: the keys to pad, each with its padding value (a pad token id for ids,
+            0 for attention masks, ``IGNORE_INDEX`` for labels). Other keys are stacked
+            and must have equal shapes.
+
+    Example:
+        >>> collate = PadToLongest({"src_ids": 0, "src_mask": 0})
+        >>> batch = collate([{"src_ids": [5, 6, 7], "src_mask": [1, 1, 1]},
+        ...                  {"src_ids": [8], "src_mask": [1]}])
+        >>> batch["src_ids"]
+        tensor([[5, 6, 7],
+                [8, 0, 0]])
+
+    Introduced in: Chapter 6 (6.2 machine translation).
+    """
+
+    def __init__(self, pad_values: Mapping[str, int]) -> None:
+        if not pad_values:
+            raise ValueError("pad_values is empty; name the keys to pad, e.g. {'input_ids': 0}")
+        self.pad_values = dict(pad_values)
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Tensor]:
+        if not examples or not isinstance(examples[0], dict):
+            raise TypeError("PadToLongest needs dict examples such as {'input_ids': [...]}")
+        missing = sorted(set(self.pad_values) - set(examples[0]))
+        if missing:
+            raise KeyError(
+                f"keys {missing} of pad_values are not in the examples (keys: "
+                f"{sorted(examples[0])}); pass the keys the examples have"
+            )
+        batch = {}
+        for key in examples[0]:
+            if key in self.pad_values:
+                rows = [torch.as_tensor(e[key]).tolist() for e in examples]
+                batch[key] = pad_batch(rows, self.pad_values[key])[0]  # (B, longest)
+            else:
+                batch[key] = torch.stack([torch.as_tensor(e[key]) for e in examples])
+        return batch
 
 
 class Examples:
