@@ -8,6 +8,7 @@ Target (issue 3): lmbook at least as fast as transformers.
 
 Usage:
     python benchmarks/bench_bert.py            # ~1 min
+    python benchmarks/bench_bert.py --batch-size 32 --unpadded   # other shapes
     python benchmarks/bench_bert.py --quick    # smoke test
     python benchmarks/bench_bert.py --threads 1 --cpu-time   # on a busy shared machine
 """
@@ -49,6 +50,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke test: 2 rounds, short batch")
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=8, help="sentences per batch")
+    parser.add_argument(
+        "--unpadded", action="store_true", help="every sentence 128 tokens: no attention mask"
+    )
     parser.add_argument(
         "--threads", type=int, default=None, help="torch threads (default: torch's)"
     )
@@ -71,10 +76,10 @@ def main() -> None:
         ours = load_pretrained(path)
     ref = transformers.BertModel.from_pretrained(path, attn_implementation="sdpa").eval()
 
-    B, T = (4, 32) if args.quick else (8, 128)
+    B, T = (4, 32) if args.quick else (args.batch_size, 128)
     g = torch.Generator().manual_seed(0)
     ids = torch.randint(1000, 30000, (B, T), generator=g)
-    lengths = torch.linspace(T // 2, T, B).long()
+    lengths = torch.full((B,), T) if args.unpadded else torch.linspace(T // 2, T, B).long()
     mask = (torch.arange(T)[None] < lengths[:, None]).long()  # (B, T): right padding
     ids = ids * mask
     types = (torch.arange(T)[None] >= lengths[:, None] // 2).long() * mask
@@ -94,7 +99,8 @@ def main() -> None:
 
     rounds = 2 if args.quick else args.rounds
     times = paired_rounds({"lmbook": run_ours, "transformers": run_ref}, rounds, repeats=3)
-    print(f"BERT forward, MiniLM-L6 shape (6L/12H/384), batch {B}x{T} padded, fp32, "
+    kind = "unpadded" if args.unpadded else "padded"
+    print(f"BERT forward, MiniLM-L6 shape (6L/12H/384), batch {B}x{T} {kind}, fp32, "
           f"{threads} threads, {rounds} rounds; max |diff| {diff:.1e}")  # fmt: skip
     for name, ts in times.items():
         print(f"  {name:13s} {statistics.median(ts) * 1e3:8.1f} ms per batch (median)")
