@@ -93,6 +93,13 @@ def test_feed_forward(activation):
     act = {"gelu": torch.nn.GELU(), "gelu_tanh": torch.nn.GELU("tanh"), "relu": torch.nn.ReLU()}
     expected = ffn.fc2(act[activation](ffn.fc1(x)))
     torch.testing.assert_close(ffn(x), expected)
+    # Without autograd the activation runs in place on fc1's output: same numbers bit for
+    # bit, and the caller's input is left alone.
+    x_before = x.clone()
+    for context in (torch.no_grad, torch.inference_mode):
+        with context():
+            assert torch.equal(ffn(x), expected.detach())
+        assert torch.equal(x, x_before)
     with pytest.raises(ValueError, match="activation"):
         FeedForward(36, 37, activation="swish")
 
