@@ -160,3 +160,40 @@ def test_qa_loss_is_span_loss_of_the_model_and_names_missing_keys():
     torch.testing.assert_close(qa_loss(model, batch), expected)
     with pytest.raises(KeyError, match="start_positions"):
         qa_loss(model, {k: v for k, v in batch.items() if k != "start_positions"})
+
+
+def test_trim_padding_cuts_shared_padding_and_keeps_loss_and_spans():
+    from lmbook.models.heads import qa_loss, trim_padding
+
+    model = BertForQA(tiny_bert()).eval()
+    mask = torch.tensor([[1] * 6 + [0] * 3, [1] * 5 + [0] * 4])
+    ids = torch.randint(1, 97, (2, 9)).masked_fill(mask == 0, 0)
+    types = torch.tensor([[0, 0, 1, 1, 1, 1, 0, 0, 0], [0, 0, 1, 1, 1, 0, 0, 0, 0]])
+    batch = {
+        "input_ids": ids,
+        "attention_mask": mask,
+        "token_type_ids": types,
+        "start_positions": torch.tensor([2, 3]),
+        "end_positions": torch.tensor([3, 3]),
+    }
+    cut = trim_padding(batch)
+    assert {k: tuple(v.shape) for k, v in cut.items()} == {
+        "input_ids": (2, 6),
+        "attention_mask": (2, 6),
+        "token_type_ids": (2, 6),
+        "start_positions": (2,),
+        "end_positions": (2,),
+    }
+    # reference: the uncut batch, padding given no probability by hand
+    s, e = model(ids, mask, types)
+    s, e = s.masked_fill(mask == 0, float("-inf")), e.masked_fill(mask == 0, float("-inf"))
+    expected = span_loss(s, e, batch["start_positions"], batch["end_positions"])
+    torch.testing.assert_close(qa_loss(model, batch), expected)
+    # decoding cuts the padding too, and finds the spans the uncut logits give: passage
+    # tokens only, the closing [SEP] (5 in row 0, 4 in row 1) excluded
+    allowed = torch.tensor([[0, 0, 1, 1, 1, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0, 0, 0]]).bool()
+    assert (
+        model.predict_spans(ids, mask, types).tolist() == best_span(s, e, allowed=allowed).tolist()
+    )
+    with pytest.raises(ValueError, match="attention_mask"):
+        trim_padding({"input_ids": ids})
