@@ -85,6 +85,30 @@ def test_kv_cache_grows_reorders_and_crops():
         cache[0].update(k[:1], k[:1])
 
 
+def test_kv_cache_appends_in_place_and_matches_concatenation():
+    torch.manual_seed(0)
+    cache, steps = KVCache(1)[0], [torch.randn(2, 3, n, 5) for n in (4, 1, 1, 3, 1, 7, 1)]
+    for i, k in enumerate(steps):
+        K, V = cache.update(k, -k)
+        expected = torch.cat(steps[: i + 1], dim=2)
+        assert torch.equal(K, expected) and torch.equal(V, -expected)
+    assert cache.seq_len == 18
+    buffer = cache._keys.data_ptr()
+    cache.update(steps[1], steps[1])  # room left after doubling: written in place, no copy
+    assert cache._keys.data_ptr() == buffer
+
+
+def test_kv_cache_keeps_gradients_when_keys_require_them():
+    cache = KVCache(1)[0]
+    a, b = torch.randn(1, 2, 3, 4, requires_grad=True), torch.randn(1, 2, 1, 4, requires_grad=True)
+    cache.update(a, a)
+    K, V = cache.update(b, b)
+    (K.sum() + 2 * V.sum()).backward()
+    assert torch.equal(a.grad, torch.full_like(a, 3.0)) and torch.equal(
+        b.grad, torch.full_like(b, 3.0)
+    )
+
+
 @pytest.mark.parametrize("activation", ["gelu", "gelu_tanh", "relu"])
 def test_feed_forward(activation):
     torch.manual_seed(0)
