@@ -56,7 +56,8 @@ def main() -> None:
     transformers.logging.set_verbosity_error()
     torch.manual_seed(0)
     # Exact-GELU preset; the reference gets activation_function="gelu" through save_pretrained.
-    model = GPT(GPTConfig.preset("nanogpt-gpu", vocab_size=65, dropout=0.0)).eval()
+    # GPT-2 checkpoints always have biases, so this copy of the preset keeps them.
+    model = GPT(GPTConfig.preset("nanogpt-gpu", vocab_size=65, dropout=0.0, bias=True)).eval()
     with tempfile.TemporaryDirectory() as d:
         save_pretrained(model, d)
         ref = transformers.GPT2LMHeadModel.from_pretrained(d, attn_implementation="sdpa").eval()
