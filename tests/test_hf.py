@@ -30,19 +30,25 @@ def hf_gpt2_dir(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="module")
-def hf_bert_dir(tmp_path_factory):
+def _save_random_bert(model_class, path):
+    """A tiny random transformers BERT (odd sizes, perturbed norms and biases) saved at path."""
     torch.manual_seed(0)
     cfg = transformers.BertConfig(vocab_size=97, hidden_size=36, num_hidden_layers=2,
                                   num_attention_heads=3, intermediate_size=37,
                                   max_position_embeddings=29, type_vocab_size=3)  # fmt: skip
-    model = transformers.BertForMaskedLM(cfg)
-    with torch.no_grad():
+    model = model_class(cfg)
+    with torch.no_grad():  # non-trivial LayerNorm and bias values, so a mix-up cannot hide
         for name, p in model.named_parameters():
             if "LayerNorm" in name or "bias" in name:
                 p.add_(0.1 * torch.randn_like(p))
-    path = tmp_path_factory.mktemp("bert")
     model.save_pretrained(path)
+    return model.eval()
+
+
+@pytest.fixture(scope="module")
+def hf_bert_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bert")
+    _save_random_bert(transformers.BertForMaskedLM, path)
     return path
 
 
@@ -254,3 +260,55 @@ def test_real_minilm_weights_match_transformers():
         o = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
     torch.testing.assert_close(o.last_hidden_state, r.last_hidden_state, atol=1e-4, rtol=0)
     torch.testing.assert_close(o.pooler_output, r.pooler_output, atol=1e-4, rtol=0)
+
+
+def test_bert_for_pretraining_parity_with_transformers(tmp_path):
+    ref = _save_random_bert(transformers.BertForPreTraining, tmp_path)
+    model = load_pretrained(tmp_path)
+    assert model.config.add_nsp_head and model.config.add_pooler
+    ids, mask, types = _batch()
+    with torch.no_grad():
+        r = ref(ids, attention_mask=mask, token_type_ids=types)
+        out = model(ids, attention_mask=mask, token_type_ids=types)
+        mlm, nsp = model.mlm_logits(out.last_hidden_state), model.nsp_logits(out.pooler_output)
+    torch.testing.assert_close(mlm, r.prediction_logits, atol=1e-5, rtol=0)
+    torch.testing.assert_close(nsp, r.seq_relationship_logits, atol=1e-5, rtol=0)
+    assert nsp.shape == (3, 2) and nsp.abs().max() > 1e-3  # a real head, not zeros
+
+
+def test_bert_for_pretraining_round_trip_is_exact(tmp_path):
+    ref = _save_random_bert(transformers.BertForPreTraining, tmp_path / "src")
+    save_pretrained(load_pretrained(tmp_path / "src"), tmp_path / "out")
+    back, info = transformers.BertForPreTraining.from_pretrained(
+        tmp_path / "out", output_loading_info=True
+    )
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    a, b = ref.state_dict(), back.state_dict()
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    # lmbook -> transformers: a fresh lmbook model with the head loads with nothing missing.
+    torch.manual_seed(2)
+    ours = BERT(BertConfig.preset("tiny", add_nsp_head=True)).eval()
+    save_pretrained(ours, tmp_path / "fresh")
+    theirs, info = transformers.BertForPreTraining.from_pretrained(
+        tmp_path / "fresh", output_loading_info=True
+    )
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    ids, mask, types = _batch()
+    with torch.no_grad():
+        o = ours(ids, attention_mask=mask, token_type_ids=types)
+        r = theirs.eval()(ids, attention_mask=mask, token_type_ids=types)
+    torch.testing.assert_close(ours.nsp_logits(o.pooler_output), r.seq_relationship_logits,
+                               atol=1e-5, rtol=0)  # fmt: skip
+
+
+def test_checkpoint_with_nsp_head_but_no_pooler_is_refused(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    _save_random_bert(transformers.BertForPreTraining, tmp_path)
+    state = load_file(tmp_path / "model.safetensors")
+    state = {k: v for k, v in state.items() if "pooler" not in k}
+    save_file(state, tmp_path / "model.safetensors")
+    with pytest.raises(CheckpointError, match="no pooler"):
+        load_pretrained(tmp_path)
