@@ -5,13 +5,25 @@ Usage: python .ci/execute.py [NOTEBOOK ...]   (default: every chapters/**/*.ipyn
 This is what `make execute` runs. The stored outputs are what the HTML book shows
 and what nbval compares (cells tagged `nbval-check-output`). A failing cell stops
 with the notebook name, the cell number and the error, and exits non-zero.
+
+Stored timings must come from a quiet machine, so executions never overlap: each one
+holds an exclusive lock (``/tmp/lmbook-execute.lock``; a second `make execute` waits
+for the first). The notebook's metadata records how it was run (``metadata.lmbook.
+execution``: CPU model, torch threads, load average before and after, wall and CPU
+seconds), and a warning is printed when the machine was busy, so a reader of the stored
+outputs can tell a quiet run from a loaded one.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
+import platform
+import resource
 import sys
 import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
@@ -20,6 +32,42 @@ from nbclient.exceptions import CellExecutionError
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_PER_CELL_S = 600
+LOCK_PATH = Path(os.environ.get("LMBOOK_EXECUTE_LOCK", "/tmp/lmbook-execute.lock"))
+# A load average above this many runnable processes per core means another job competed
+# with the notebook for the CPU: its stored timings are then not a quiet measurement.
+BUSY_LOAD_PER_CORE = 0.75
+
+
+@contextmanager
+def exclusive_execution():
+    """Hold the machine-wide execution lock; wait (and say so) while another run holds it."""
+    LOCK_PATH.parent.mkdir(parents=True, exist_ok=True)
+    with open(LOCK_PATH, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for another notebook execution to finish ({LOCK_PATH})", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def cpu_model() -> str:
+    """The CPU's model name, as `lscpu` prints it (timings are meaningless without it)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def execute(path: Path) -> float:
@@ -31,6 +79,8 @@ def execute(path: Path) -> float:
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=True,
     )
+    load_before = os.getloadavg()[0]
+    cpu_before = children_cpu_s()
     start = time.perf_counter()
     try:
         client.execute()
@@ -49,7 +99,30 @@ def execute(path: Path) -> float:
         )
         raise SystemExit(1) from None
     elapsed = time.perf_counter() - start
+    # The kernel is a child process, reaped at shutdown: its CPU time is ours to read now.
+    cpu_s = children_cpu_s() - cpu_before
+    load_after = os.getloadavg()[0]
+    cores = os.cpu_count() or 1
+    record = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "cpu": cpu_model(),
+        "cores": cores,
+        "torch_threads": os.environ.get("OMP_NUM_THREADS", "default"),
+        "load_before": round(load_before, 2),
+        "load_after": round(load_after, 2),
+        "wall_s": round(elapsed, 1),
+        "kernel_cpu_s": round(cpu_s, 1),
+    }
+    nb.metadata.setdefault("lmbook", {})["execution"] = record
     nbformat.write(nb, path)
+    busy = BUSY_LOAD_PER_CORE * cores
+    if max(load_before, load_after) > busy + 1:  # +1: the notebook's own kernel
+        print(
+            f"WARNING: {path.relative_to(ROOT)} ran on a busy machine (load average "
+            f"{load_before:.1f} before, {load_after:.1f} after, {cores} cores): its stored "
+            "timings are not a quiet measurement; re-run it when the machine is idle",
+            file=sys.stderr,
+        )
     return elapsed
 
 
@@ -60,7 +133,8 @@ def main(argv: list[str]) -> None:
     paths = [p for p in paths if ".ipynb_checkpoints" not in p.parts]
     total = 0.0
     for path in paths:
-        elapsed = execute(path)
+        with exclusive_execution():
+            elapsed = execute(path)
         total += elapsed
         print(f"{elapsed:7.1f} s  {path.relative_to(ROOT)}", flush=True)
     print(f"{total:7.1f} s  total for {len(paths)} notebooks")
