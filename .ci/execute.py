@@ -70,6 +70,10 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _name(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
@@ -79,6 +83,7 @@ def execute(path: Path) -> float:
         resources={"metadata": {"path": str(path.parent)}},
         store_widget_state=True,
     )
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     load_before = os.getloadavg()[0]
     cpu_before = children_cpu_s()
     start = time.perf_counter()
@@ -94,9 +99,7 @@ def execute(path: Path) -> float:
             ),
             None,
         )
-        print(
-            f"FAILED: {path.relative_to(ROOT)} (code cell index {failing}):\n{err}", file=sys.stderr
-        )
+        print(f"FAILED: {_name(path)} (code cell index {failing}):\n{err}", file=sys.stderr)
         raise SystemExit(1) from None
     elapsed = time.perf_counter() - start
     # The kernel is a child process, reaped at shutdown: its CPU time is ours to read now.
@@ -104,7 +107,8 @@ def execute(path: Path) -> float:
     load_after = os.getloadavg()[0]
     cores = os.cpu_count() or 1
     record = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "started": started,
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "cpu": cpu_model(),
         "cores": cores,
         "torch_threads": os.environ.get("OMP_NUM_THREADS", "default"),
@@ -118,7 +122,7 @@ def execute(path: Path) -> float:
     busy = BUSY_LOAD_PER_CORE * cores
     if max(load_before, load_after) > busy + 1:  # +1: the notebook's own kernel
         print(
-            f"WARNING: {path.relative_to(ROOT)} ran on a busy machine (load average "
+            f"WARNING: {_name(path)} ran on a busy machine (load average "
             f"{load_before:.1f} before, {load_after:.1f} after, {cores} cores): its stored "
             "timings are not a quiet measurement; re-run it when the machine is idle",
             file=sys.stderr,
@@ -136,7 +140,7 @@ def main(argv: list[str]) -> None:
         with exclusive_execution():
             elapsed = execute(path)
         total += elapsed
-        print(f"{elapsed:7.1f} s  {path.relative_to(ROOT)}", flush=True)
+        print(f"{elapsed:7.1f} s  {_name(path)}", flush=True)
     print(f"{total:7.1f} s  total for {len(paths)} notebooks")
 
 

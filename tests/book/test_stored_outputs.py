@@ -1,0 +1,120 @@
+"""Checks on the notebooks' stored outputs: what the HTML shows and what nbval compares.
+
+These are the mechanical cases of "prose never contradicts its outputs": a stored output
+must not carry the machine it ran on (install paths, ipykernel cell files), every code
+cell must have run (nbval skips cells without an execution count), and no notebook's
+stored run may overlap another's in time (two notebooks executed together corrupt each
+other's timings; `.ci/execute.py` holds a lock so this cannot happen through `make execute`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOKS = sorted(
+    p for p in (ROOT / "chapters").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+)
+
+# Paths that name the machine the notebook ran on, not anything a reader has.
+MACHINE_PATH = re.compile(
+    r"/tmp/ipykernel_\d+|site-packages/|/\.venv/|/root/|/home/[\w.-]+/|/work/[\w.-]+/"
+)
+
+
+def _rel(path: Path) -> str:
+    return str(path.relative_to(ROOT))
+
+
+def _output_texts(cell: dict) -> list[str]:
+    texts = []
+    for out in cell.get("outputs", []):
+        if "text" in out:
+            texts.append("".join(out["text"]))
+        if "traceback" in out:
+            texts.append("\n".join(out["traceback"]))
+        for mime in ("text/plain", "text/html", "text/markdown", "text/latex"):
+            value = out.get("data", {}).get(mime)
+            if value is not None:
+                texts.append("".join(value))
+    return texts
+
+
+def _load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def execution_interval(nb: dict) -> tuple[datetime, datetime] | None:
+    """When the stored outputs were produced: first cell's start to last cell's reply."""
+    stamps = [
+        c["metadata"]["execution"]
+        for c in nb["cells"]
+        if c["cell_type"] == "code" and "execution" in c.get("metadata", {})
+    ]
+    if not stamps:
+        return None
+    return _time(stamps[0]["iopub.execute_input"]), _time(stamps[-1]["shell.execute_reply"])
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 21, [str(p) for p in NOTEBOOKS]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_rel)
+def test_outputs_name_no_machine_path(path):
+    nb = _load(path)
+    found = []
+    for index, cell in enumerate(nb["cells"]):
+        for text in _output_texts(cell):
+            for match in MACHINE_PATH.finditer(text):
+                line = text[text.rfind("\n", 0, match.start()) + 1 : text.find("\n", match.end())]
+                found.append(f"cell {index}: {line.strip()[:160]}")
+    assert not found, (
+        f"{_rel(path)}: stored outputs show paths of the machine they ran on (a warning or a "
+        "traceback); silence the warning at its source or print a relative path, then run "
+        f"`make execute NOTEBOOKS={_rel(path)}`:\n" + "\n".join(found)
+    )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_rel)
+def test_every_code_cell_ran(path):
+    nb = _load(path)
+    unrun = [
+        i
+        for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code"
+        and "".join(c["source"]).strip()
+        and c.get("execution_count") is None
+    ]
+    assert not unrun, (
+        f"{_rel(path)}: code cells {unrun} have no stored execution (nbval does not check them "
+        f"and the page shows no output); run `make execute NOTEBOOKS={_rel(path)}`"
+    )
+
+
+def test_no_two_stored_runs_overlap():
+    intervals = []
+    for path in NOTEBOOKS:
+        interval = execution_interval(_load(path))
+        if interval is not None:
+            intervals.append((*interval, _rel(path)))
+    overlaps = [
+        f"{a} and {b} ran together for {(min(a_end, b_end) - max(a_start, b_start)).total_seconds():.0f} s"
+        for (a_start, a_end, a), (b_start, b_end, b) in combinations(intervals, 2)
+        if a_start < b_end and b_start < a_end
+    ]
+    assert not overlaps, (
+        "stored outputs were produced by executions that overlapped, so their timings are not "
+        "quiet measurements; re-run one of each pair with `make execute NOTEBOOKS=...` "
+        "(it takes a lock):\n" + "\n".join(overlaps)
+    )
