@@ -1,0 +1,122 @@
+"""Count baselines for character language models: the loss a neural model has to beat.
+
+A neural language model's validation loss means little on its own. The honest comparison is
+the character n-gram count model of Chapter 1 (:class:`lmbook.models.NGramLM`) fitted on the
+same training text and scored on the same validation text, in the same unit (nats per
+character). :func:`count_baselines` fits the models with contexts of 0, 1, 2 and 4 characters
+(n = 1, 2, 3, 5) and returns their validation losses; :func:`baseline_table` prints them beside
+the neural losses. A model that does not beat the trigram (two characters of context) has
+learned nothing a table of counts could not.
+
+Unit: the neural model predicts every character of the validation text and never an
+end-of-text marker, so the ``</s>`` that :meth:`NGramLM.sequence_log_prob` scores at the end of
+each sequence is taken out: the result is ``-sum(log P(char | context)) / number of chars``.
+
+Example:
+    >>> base = count_baselines("abcabcabcabc" * 20, "abcabcabc", orders=(1, 2))
+    >>> round(base[1], 2), base[2] < 0.1      # ln 3 for three equally frequent characters
+    (1.1, True)
+
+Introduced in: Chapter 5 (GPT pretraining: the loss beside its count baselines).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+from lmbook.models.ngram import EOS, NGramLM
+
+__all__ = ["ORDER_NAMES", "baseline_table", "count_baselines", "print_baselines"]
+
+# n -> a readable name with its context length (n - 1 characters).
+ORDER_NAMES = {1: "unigram", 2: "bigram", 3: "trigram", 4: "4-gram", 5: "5-gram"}
+
+
+def _as_texts(texts: str | Sequence[str], what: str) -> list[str]:
+    if isinstance(texts, str):
+        texts = [texts]
+    if isinstance(texts, bytes) or not all(isinstance(t, str) for t in texts):
+        raise ValueError(f"{what} must be a str or a list of str (decode bytes first)")
+    texts = [t for t in texts if t]
+    if not texts:
+        raise ValueError(f"{what} is empty; pass the same text the neural model uses")
+    return texts
+
+
+def count_baselines(
+    train_text: str | Sequence[str],
+    val_text: str | Sequence[str],
+    orders: Sequence[int] = (1, 2, 3, 5),
+    smoothing: str = "kneser_ney",
+    k: float = 0.01,
+) -> dict[int, float]:
+    """Validation loss (nats/char) of character n-gram count models, one per order.
+
+    Args:
+        train_text: the neural model's training text (a str, or a list of str documents).
+        val_text: the text its validation loss is measured on, unchanged (same characters).
+        orders: the n of each model; n = 1, 2, 3, 5 use 0, 1, 2 and 4 characters of context.
+        smoothing: ``"kneser_ney"`` (default: modified Kneser-Ney, the strongest count model
+            of Chapter 1) or ``"add_k"`` (add-k counts, the simplest).
+        k: the pseudo-count of ``"add_k"`` (ignored by Kneser-Ney).
+
+    Returns:
+        ``{n: nats per character on val_text}`` in the order of ``orders``. A character unseen
+        in training is scored as ``<unk>`` (a small smoothed probability), as a character
+        tokenizer built on the full text would still have to predict it.
+    """
+    train = _as_texts(train_text, "train_text")
+    val = _as_texts(val_text, "val_text")
+    if not orders or any(not isinstance(n, int) or isinstance(n, bool) or n < 1 for n in orders):
+        raise ValueError(f"orders must be integers >= 1 (1 = unigram), got {orders!r}")
+    if smoothing == "stupid_backoff":
+        raise ValueError("stupid backoff gives no probabilities; use 'kneser_ney' or 'add_k'")
+    n_chars = sum(len(t) for t in val)
+    out = {}
+    for n in orders:
+        lm = NGramLM(n, smoothing=smoothing, k=k).fit(train)
+        logp, _ = lm.sequence_log_prob(val)
+        # Take out the end marker each sequence is scored with: a neural model never predicts it.
+        logp -= sum(lm.log_prob(EOS, t[len(t) - (n - 1) :] if n > 1 else ()) for t in val)
+        out[n] = -logp / n_chars
+    return out
+
+
+def baseline_table(
+    baselines: Mapping[int, float], neural: Mapping[str, float] | None = None
+) -> str:
+    """A plain-text table of the count baselines and, below them, the neural losses.
+
+    Args:
+        baselines: the result of :func:`count_baselines`.
+        neural: ``{name: validation loss in nats/char}`` of the neural models to compare.
+
+    Returns:
+        the table, one model per line, with nats/char, bits/char and perplexity, and for each
+        neural model its margin over the trigram (when the trigram was measured).
+    """
+    rows = [
+        (f"{ORDER_NAMES.get(n, f'{n}-gram')} counts ({n - 1} chars of context)", loss)
+        for n, loss in baselines.items()
+    ]
+    rows += list((neural or {}).items())
+    width = max(len(name) for name, _ in rows)
+    lines = [f"{'model':<{width}}  nats/char  bits/char  perplexity"]
+    for name, loss in rows:
+        lines.append(
+            f"{name:<{width}}  {loss:9.3f}  {loss / math.log(2):9.3f}  {math.exp(loss):10.2f}"
+        )
+    if 3 in baselines:
+        for name, loss in (neural or {}).items():
+            gap = baselines[3] - loss
+            where = "below (better than)" if gap > 0 else "above (worse than)"
+            lines.append(f"{name}: {abs(gap):.3f} nats/char {where} the trigram")
+    return "\n".join(lines)
+
+
+def print_baselines(
+    baselines: Mapping[int, float], neural: Mapping[str, float] | None = None
+) -> None:
+    """Print :func:`baseline_table` (for notebooks)."""
+    print(baseline_table(baselines, neural))
