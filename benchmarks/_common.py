@@ -1,18 +1,22 @@
-"""Shared helpers for the benchmark scripts: timing, interleaved rounds, paired ratios.
+"""Command-line glue shared by the benchmark scripts; the timing itself is lmbook.compute's.
 
-On a shared machine a busy neighbour can slow one variant for a while, so every
-script runs its variants in interleaved rounds (A, B, A, B, ...) and reports the
-median of the per-round ratios, not a ratio of medians.
+Every script times through :func:`lmbook.compute.benchmark` (interleaved rounds, paired
+ratios), so the book and the benchmarks measure the same way. This file only adds what a
+command line needs: the thread count, a ``--cpu-time`` switch and two short names.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import statistics
 import time
 from collections.abc import Callable
 
 import torch
+
+from lmbook.compute import benchmark, median_ratio
+
+__all__ = ["add_clock_argument", "median_ratio", "paired_rounds", "setup_threads", "use_cpu_time"]
 
 
 def setup_threads(threads: int | None) -> int:
@@ -26,17 +30,19 @@ def setup_threads(threads: int | None) -> int:
     n = torch.get_num_threads()
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
     if n > 1 and load > cores:
-        print(f"warning: load average {load:.1f} on {cores} cores; with {n} threads timings "
-              "are erratic, rerun with --threads 1")  # fmt: skip
+        print(
+            f"warning: load average {load:.1f} on {cores} cores; with {n} threads timings "
+            "are erratic, rerun with --threads 1"
+        )
     return n
 
 
 # Wall-clock by default. On a shared machine, --cpu-time measures this process's CPU time
 # instead (with one thread: the work itself, without the time spent waiting for a core).
-_clock = time.perf_counter
+_clock: Callable[[], float] = time.perf_counter
 
 
-def add_clock_argument(parser) -> None:
+def add_clock_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cpu-time",
         action="store_true",
@@ -45,38 +51,20 @@ def add_clock_argument(parser) -> None:
 
 
 def use_cpu_time(enabled: bool) -> str:
+    """Choose the clock for :func:`paired_rounds`; returns its name for the report."""
     global _clock
     _clock = time.process_time if enabled else time.perf_counter
     return "process CPU time" if enabled else "wall-clock"
 
 
-def time_call(fn: Callable[[], object], repeats: int) -> float:
-    """Seconds per call, the best of ``repeats`` (best = least disturbed by neighbours)."""
-    best = float("inf")
-    for _ in range(repeats):
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        t0 = _clock()
-        fn()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        best = min(best, _clock() - t0)
-    return best
-
-
 def paired_rounds(
     variants: dict[str, Callable[[], object]], rounds: int, repeats: int = 1
 ) -> dict[str, list[float]]:
-    """Time each variant once per round, in alternating order; returns seconds per call."""
-    times: dict[str, list[float]] = {name: [] for name in variants}
-    names = list(variants)
-    for r in range(rounds):
-        order = names if r % 2 == 0 else names[::-1]
-        for name in order:
-            times[name].append(time_call(variants[name], repeats))
-    return times
+    """Seconds per call of each variant, one entry per round (best of ``repeats`` calls).
 
-
-def median_ratio(slow: list[float], fast: list[float]) -> float:
-    """Median over rounds of slow_time / fast_time (how many times faster ``fast`` is)."""
-    return statistics.median(s / f for s, f in zip(slow, fast, strict=True))
+    :func:`lmbook.compute.benchmark` with no warm-up (the scripts warm up themselves),
+    the chosen clock, and a CUDA synchronization around each call when a GPU is present.
+    """
+    device = "cuda" if torch.cuda.is_available() else None
+    res = benchmark(variants, rounds=rounds, warmup=0, repeats=repeats, device=device, clock=_clock)
+    return res.times

@@ -1,6 +1,9 @@
-"""Tests for lmbook.compute: counts against real models, FLOPs against torch's counter, fits."""
+"""Tests for lmbook.compute: counts against real models, FLOPs against torch's counter, fits,
+and the timing harness (on a fake clock: deterministic, no sleeping)."""
 
 from __future__ import annotations
+
+import statistics
 
 import numpy as np
 import pytest
@@ -9,15 +12,15 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from lmbook import compute
-from lmbook.compute import ModelShape
-
-transformers = pytest.importorskip("transformers")
+from lmbook.compute import ModelShape, measure
+from lmbook.models import BERT, GPT, BertConfig, GPTConfig, Seq2SeqConfig, Seq2SeqTransformer
 
 # Odd sizes so a mis-sized term cannot match by accident.
 SHAPE = ModelShape(n_layers=2, d_model=36, n_heads=4, vocab_size=97, block_size=23, d_ff=37)
 
 
 def _hf_gpt2() -> nn.Module:
+    transformers = pytest.importorskip("transformers")
     cfg = transformers.GPT2Config(
         vocab_size=97,
         n_positions=23,
@@ -38,6 +41,7 @@ def test_param_count_matches_transformers_gpt2():
 
 
 def test_param_count_matches_transformers_bert_without_pooler():
+    transformers = pytest.importorskip("transformers")
     cfg = transformers.BertConfig(
         vocab_size=97,
         hidden_size=36,
@@ -126,19 +130,37 @@ def test_model_shape_validation():
         ModelShape(0, 36, 4, 97, 23)
 
 
-def test_model_shape_from_config_like_objects():
-    class Cfg:  # GPTConfig's field names
-        n_layers, d_model, n_heads, vocab_size, block_size = 2, 36, 4, 97, 23
-        d_ff, n_kv_heads, bias, tie_embeddings = 37, None, True, True
+def test_model_shape_from_gpt_and_bert_configs():
+    cfg = GPTConfig(vocab_size=97, block_size=23, n_layers=2, n_heads=4, d_model=36, d_ff=37)
+    assert ModelShape.from_config(cfg) == SHAPE
+    assert compute.param_count(SHAPE)["total"] == compute.count_parameters(GPT(cfg))
 
-    assert ModelShape.from_config(Cfg()) == SHAPE
+    bcfg = BertConfig(vocab_size=97, max_position=23, n_layers=2, n_heads=4, d_model=36, d_ff=37)
+    shape = ModelShape.from_config(bcfg)
+    assert shape.block_size == 23 and shape.type_vocab_size == 2 and shape.n_kv_heads is None
 
-    class BCfg:  # BertConfig's field names
-        n_layers, d_model, n_heads, vocab_size, max_position = 2, 36, 4, 97, 23
-        d_ff, type_vocab_size = 37, 2
 
-    shape = ModelShape.from_config(BCfg())
-    assert shape.block_size == 23 and shape.type_vocab_size == 2
+def test_model_shape_from_config_rejects_seq2seq_and_others():
+    # Seq2SeqConfig has max_position as BERT does; it must not be read as a BERT.
+    with pytest.raises(ValueError, match="encoder-decoder"):
+        ModelShape.from_config(Seq2SeqConfig(vocab_size=97, d_model=36, n_heads=4, d_ff=37))
+    with pytest.raises(TypeError, match="GPTConfig or BertConfig"):
+        ModelShape.from_config(object())
+
+
+def test_count_parameters_non_embedding_skips_token_and_position_tables():
+    cfg = GPTConfig(vocab_size=97, block_size=23, n_layers=2, n_heads=4, d_model=36, d_ff=37)
+    model = GPT(cfg)
+    tables = 97 * 36 + 23 * 36  # tok_emb (tied with lm_head, so once) + learned positions
+    full = compute.count_parameters(model)
+    assert compute.count_parameters(model, exclude_embeddings=True) == full - tables
+    assert compute.param_count(SHAPE)["non_embedding"] == full - tables
+    bert = BERT(BertConfig(vocab_size=97, max_position=23, n_layers=2, n_heads=4, d_model=36))
+    assert compute.count_parameters(bert) == sum(p.numel() for p in bert.parameters())
+    s2s = Seq2SeqTransformer(Seq2SeqConfig(vocab_size=97, d_model=36, n_heads=4, d_ff=37))
+    assert compute.count_parameters(s2s, exclude_embeddings=True) == (
+        compute.count_parameters(s2s) - 97 * 36  # one table shared by source and target
+    )
 
 
 @pytest.mark.parametrize("offset", [False, True])
@@ -164,7 +186,7 @@ def test_fit_power_law_bad_input():
 def test_benchmark_pairs_rounds_and_ranks_variants(monkeypatch):
     # A fake clock that each variant advances by a known amount: deterministic, no sleeping.
     clock = [0.0]
-    monkeypatch.setattr(compute.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(measure.time, "perf_counter", lambda: clock[0])
     calls = []
     noise = iter([1.0, 1.0, 3.0, 3.0, 1.0, 1.0, 2.0, 2.0, 1.0, 1.0])  # a busy neighbour per round
 
@@ -196,7 +218,7 @@ def test_benchmark_pairs_rounds_and_ranks_variants(monkeypatch):
 
 def test_benchmark_min_time_repeats_short_calls(monkeypatch):
     clock = [0.0]
-    monkeypatch.setattr(compute.time, "perf_counter", lambda: clock[0])
+    monkeypatch.setattr(measure.time, "perf_counter", lambda: clock[0])
     n = [0]
 
     def tick():
@@ -233,3 +255,68 @@ def test_saved_tensor_bytes_sees_attention_matrix():
 def test_peak_memory_refuses_cpu():
     with pytest.raises(ValueError, match="saved_tensor_bytes"):
         compute.peak_memory_bytes(lambda: None, "cpu")
+
+
+def _fake_clock_variants(costs_a, costs_b):
+    """Two variants that advance a fake clock by the given cost in each round."""
+    clock = [0.0]
+    it_a, it_b = iter(costs_a), iter(costs_b)
+
+    def a():
+        clock[0] += next(it_a)
+
+    def b():
+        clock[0] += next(it_b)
+
+    return a, b, (lambda: clock[0])
+
+
+def test_compare_reports_the_paired_ratio():
+    a, b, clock = _fake_clock_variants([1.0, 2.0, 1.0, 3.0, 1.0], [2.0, 4.0, 2.0, 6.0, 2.0])
+    res = compute.compare(a, b, names=("fast", "slow"), rounds=5, warmup=0, clock=clock)
+    assert res.ratio == pytest.approx(2.0) and res.consistent and res.speedup == pytest.approx(2.0)
+    assert str(res).startswith("fast is 2.00x faster than slow (paired median ratio over 5 rounds")
+    assert "medians 1 s vs 2 s" in str(res)
+    # the same data with the names swapped: the other variant is the slower one
+    a, b, clock = _fake_clock_variants([2.0, 4.0, 2.0, 6.0, 2.0], [1.0, 2.0, 1.0, 3.0, 1.0])
+    res = compute.compare(a, b, names=("slow", "fast"), rounds=5, warmup=0, clock=clock)
+    assert str(res).startswith("fast is 2.00x faster than slow")
+
+
+def test_compare_refuses_a_speedup_when_medians_and_ratio_disagree():
+    # a wins 4 of 5 paired rounds, yet b's median time is the smaller: a busy neighbour hit
+    # the rounds unevenly, so neither variant can honestly be called faster.
+    a, b, clock = _fake_clock_variants([1, 1, 9, 9, 9], [1.1, 1.1, 9.5, 9.5, 1.0])
+    res = compute.compare(a, b, rounds=5, warmup=0, clock=clock)
+    assert res.ratio > 1  # paired: a is faster in 4 of 5 rounds ...
+    assert statistics.median(res.times_a) > statistics.median(res.times_b)  # ... medians: b
+    assert not res.consistent and res.speedup is None
+    assert str(res).startswith("no consistent difference between a and b")
+
+
+def test_compare_refuses_a_speedup_when_the_spread_straddles_one():
+    a, b, clock = _fake_clock_variants([1.0] * 5, [0.8, 1.3, 1.2, 0.9, 1.25])
+    res = compute.compare(a, b, rounds=5, warmup=0, clock=clock)
+    low, high = res.spread
+    assert low < 1 < high and res.ratio > 1
+    assert not res.consistent and "no consistent difference" in str(res)
+
+
+def test_compare_bad_input():
+    with pytest.raises(ValueError, match="rounds >= 3"):
+        compute.compare(lambda: None, lambda: None, rounds=2)
+    with pytest.raises(ValueError, match="two different labels"):
+        compute.compare(lambda: None, lambda: None, names=("x", "x"))
+    with pytest.raises(ValueError, match="paired"):
+        compute.median_ratio([1.0, 2.0], [1.0])
+
+
+def test_benchmark_repeats_keep_the_fastest_measurement():
+    costs = iter([5.0, 1.0, 3.0, 2.0, 4.0, 2.0])  # 2 rounds x 3 repeats
+    clock = [0.0]
+
+    def work():
+        clock[0] += next(costs)
+
+    res = compute.benchmark({"w": work}, rounds=2, warmup=0, repeats=3, clock=lambda: clock[0])
+    assert res.times["w"] == [1.0, 2.0]

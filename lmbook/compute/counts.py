@@ -1,11 +1,7 @@
-"""Compute cost: parameter and FLOP counts, measured throughput, utilization, scaling fits.
+"""Counting a transformer's cost from its shape: parameters, FLOPs, the ``6·N·D`` rule.
 
-Everything the book says about cost is either counted from a model's shape
-(parameters, FLOPs per token, the ``6·N·D`` training rule) or measured on the
-reader's machine (matmul peak, tokens per second). The measurement helpers
-interleave the variants they compare and report medians of *paired* ratios: on
-a shared machine a busy neighbour slows every variant of one round together,
-so the ratio inside a round is far steadier than any absolute time.
+Everything here is arithmetic on a model's shape (or a walk over its parameters); nothing
+is timed. Measuring on the reader's machine lives in :mod:`lmbook.compute.measure`.
 
 Conventions (Kaplan et al. 2020, Table 1; Chowdhery et al. 2022, Appendix B):
 
@@ -17,37 +13,26 @@ Conventions (Kaplan et al. 2020, Table 1; Chowdhery et al. 2022, Appendix B):
   ``A·V``) for context ``T`` (PaLM's convention, no credit for causal
   masking; Kaplan's ``2·L·T·d_attn`` is the causal average).
 
-Introduced in: Chapter 8 (compute and scaling); reused in Chapter 9 and by ``benchmarks/``.
+Introduced in: Chapter 8 (compute and scaling).
 """
 
 from __future__ import annotations
 
-import math
-import statistics
-import time
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
-import numpy as np
-import torch
 from torch import nn
+
+from lmbook.nn.positional import LearnedPositions
 
 __all__ = [
     "PUBLISHED_MODELS",
-    "BenchmarkResult",
     "FlopCount",
     "ModelShape",
-    "PowerLaw",
-    "benchmark",
     "count_parameters",
-    "fit_power_law",
     "flops_per_token",
-    "measure_matmul_peak",
     "model_flops_utilization",
     "param_count",
-    "peak_memory_bytes",
-    "saved_tensor_bytes",
     "training_flops",
     "training_time_s",
 ]
@@ -124,24 +109,54 @@ class ModelShape:
 
     @classmethod
     def from_config(cls, config: Any, name: str = "") -> ModelShape:
-        """Read a shape from an lmbook ``GPTConfig`` or ``BertConfig`` (or anything with their fields).
+        """Read the shape of an lmbook ``GPTConfig`` or ``BertConfig``.
 
-        BERT configs are recognised by ``max_position``; their biases, untied-but-shared
-        decoder and segment embeddings follow ``BertConfig``.
+        A BERT config brings its segment embeddings and its ``max_position`` as the context;
+        a GPT config its ``block_size``, grouped-query heads, biases and tying.
+
+        Raises:
+            ValueError: a ``Seq2SeqConfig`` (an encoder-decoder has two stacks and
+                cross-attention, which one ``ModelShape`` does not describe).
+            TypeError: any other object.
         """
-        is_bert = hasattr(config, "max_position")
-        return cls(
-            n_layers=config.n_layers,
-            d_model=config.d_model,
-            n_heads=config.n_heads,
-            vocab_size=config.vocab_size,
-            block_size=config.max_position if is_bert else config.block_size,
-            d_ff=getattr(config, "d_ff", None),
-            n_kv_heads=getattr(config, "n_kv_heads", None),
-            bias=getattr(config, "bias", True),
-            tie_embeddings=getattr(config, "tie_embeddings", True),
-            type_vocab_size=getattr(config, "type_vocab_size", 0) if is_bert else 0,
-            name=name,
+        # Imported here, not at the top: the models count their parameters with this module,
+        # so a top-level import would make models -> compute -> models a cycle.
+        from lmbook.models.bert import BertConfig
+        from lmbook.models.gpt import GPTConfig
+        from lmbook.models.seq2seq import Seq2SeqConfig
+
+        if isinstance(config, BertConfig):
+            return cls(
+                n_layers=config.n_layers,
+                d_model=config.d_model,
+                n_heads=config.n_heads,
+                vocab_size=config.vocab_size,
+                block_size=config.max_position,
+                d_ff=config.d_ff,
+                type_vocab_size=config.type_vocab_size,
+                name=name,
+            )
+        if isinstance(config, GPTConfig):
+            return cls(
+                n_layers=config.n_layers,
+                d_model=config.d_model,
+                n_heads=config.n_heads,
+                vocab_size=config.vocab_size,
+                block_size=config.block_size,
+                d_ff=config.d_ff,
+                n_kv_heads=config.n_kv_heads,
+                bias=config.bias,
+                tie_embeddings=config.tie_embeddings,
+                name=name,
+            )
+        if isinstance(config, Seq2SeqConfig):
+            raise ValueError(
+                "ModelShape describes one stack of blocks; an encoder-decoder has two and "
+                "cross-attention. Count a Seq2SeqTransformer with count_parameters(model)"
+            )
+        raise TypeError(
+            f"ModelShape.from_config takes a GPTConfig or BertConfig, got {type(config).__name__}; "
+            "for another model build ModelShape(n_layers, d_model, n_heads, vocab_size, block_size)"
         )
 
 
@@ -192,25 +207,28 @@ def count_parameters(
 ) -> int:
     """Count a model's parameters (shared tensors, such as tied embeddings, once).
 
+    This is the one parameter counter of lmbook: the models' ``num_parameters`` call it.
+
     Args:
         model: any ``nn.Module``.
         trainable_only: count only parameters with ``requires_grad`` (e.g. after LoRA).
-        exclude_embeddings: skip ``nn.Embedding`` weights (Kaplan et al.'s non-embedding N).
+        exclude_embeddings: skip the token tables (``nn.Embedding``) and learned position
+            tables (``LearnedPositions``): Kaplan et al.'s non-embedding N. A tied output
+            projection shares the token table's tensor, so it is skipped with it.
 
     Returns:
         the number of scalar parameters.
 
     Introduced in: Chapter 8.
     """
+    tables = (nn.Embedding, LearnedPositions)
     skip: set[int] = set()
     if exclude_embeddings:
-        skip = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
-    seen: set[int] = set()
+        skip = {id(m.weight) for m in model.modules() if isinstance(m, tables)}
     total = 0
-    for p in model.parameters():  # parameters() already yields a shared tensor once
-        if id(p) in seen or id(p) in skip or (trainable_only and not p.requires_grad):
+    for p in model.parameters():  # parameters() yields a shared tensor once
+        if id(p) in skip or (trainable_only and not p.requires_grad):
             continue
-        seen.add(id(p))
         total += p.numel()
     return total
 
@@ -352,275 +370,3 @@ PUBLISHED_MODELS: dict[str, ModelShape] = {
         name="LLaMA-7B",
     ),
 }
-
-
-# ---------------------------------------------------------------------------
-# Measurement
-# ---------------------------------------------------------------------------
-
-
-def _sync(device: torch.device | None) -> None:
-    if device is not None and device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-@dataclass
-class BenchmarkResult:
-    """Timings of interleaved variants.
-
-    Attributes:
-        times: variant name -> list of seconds per call, one entry per round.
-        reference: the variant the ratios are relative to.
-    """
-
-    times: dict[str, list[float]]
-    reference: str
-
-    def median(self, name: str) -> float:
-        """Median seconds per call of ``name``."""
-        return statistics.median(self.times[name])
-
-    def speedup(self, name: str) -> float:
-        """Median over rounds of ``time(reference) / time(name)``: > 1 means ``name`` is faster."""
-        ref = self.times[self.reference]
-        return statistics.median(r / t for r, t in zip(ref, self.times[name], strict=True))
-
-    def table(self, unit: str = "ms") -> str:
-        """A small text table: median time per call and speedup against the reference."""
-        scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[unit]
-        width = max(len(n) for n in self.times)
-        lines = [f"{'variant':<{width}}  median {unit:>3}  speedup vs {self.reference}"]
-        for name in self.times:
-            lines.append(
-                f"{name:<{width}}  {self.median(name) * scale:10.3f}  {self.speedup(name):6.2f}x"
-            )
-        return "\n".join(lines)
-
-
-def benchmark(
-    variants: Mapping[str, Callable[[], Any]],
-    *,
-    reference: str | None = None,
-    rounds: int = 7,
-    warmup: int = 1,
-    min_time_s: float = 0.0,
-    device: torch.device | str | None = None,
-) -> BenchmarkResult:
-    """Time several variants of the same work, interleaved, and pair their times by round.
-
-    Each round calls every variant once (the order rotates from round to round,
-    so no variant always runs first after a pause). When ``min_time_s`` > 0, a
-    variant's call is repeated within the round until that much time has passed
-    and the mean per call is recorded, which keeps very short calls measurable.
-
-    Args:
-        variants: name -> zero-argument callable doing one unit of work.
-        reference: the variant speedups are relative to (default: the first).
-        rounds: number of interleaved rounds (the median is over these).
-        warmup: untimed calls of each variant first (allocations, lazy init).
-        min_time_s: minimum wall time per variant per round.
-        device: synchronize this CUDA device around each timing (ignored on CPU).
-
-    Returns:
-        a :class:`BenchmarkResult` (``.median(name)``, ``.speedup(name)``, ``.table()``).
-
-    Introduced in: Chapter 8; used in Chapter 9 and ``benchmarks/``.
-    """
-    if not variants:
-        raise ValueError("benchmark needs at least one variant: pass {'name': callable, ...}")
-    names = list(variants)
-    reference = names[0] if reference is None else reference
-    if reference not in variants:
-        raise ValueError(f"reference {reference!r} is not a variant; choose one of {names}")
-    if rounds < 1:
-        raise ValueError(f"rounds must be >= 1, got {rounds}")
-    dev = torch.device(device) if device is not None else None
-    for _ in range(warmup):
-        for name in names:
-            variants[name]()
-    _sync(dev)
-    times: dict[str, list[float]] = {n: [] for n in names}
-    for r in range(rounds):
-        order = names[r % len(names) :] + names[: r % len(names)]
-        for name in order:
-            fn = variants[name]
-            calls = 0
-            _sync(dev)
-            start = time.perf_counter()
-            while True:
-                fn()
-                calls += 1
-                _sync(dev)
-                elapsed = time.perf_counter() - start
-                if elapsed >= min_time_s:
-                    break
-            times[name].append(elapsed / calls)
-    return BenchmarkResult(times=times, reference=reference)
-
-
-def measure_matmul_peak(
-    dtype: torch.dtype = torch.float32,
-    *,
-    n: int = 1024,
-    device: torch.device | str = "cpu",
-    rounds: int = 5,
-    min_time_s: float = 0.1,
-) -> float:
-    """Measure this machine's dense matmul throughput, the practical "peak" for MFU.
-
-    Multiplies two ``n x n`` matrices repeatedly (``2·n³`` FLOPs each) and returns
-    the best round: the peak is what the hardware can reach, so noise from a busy
-    neighbour should not lower it.
-
-    Args:
-        dtype: torch.float32, torch.bfloat16 or torch.float16.
-        n: matrix size (1024 keeps one call around 10 ms on a laptop core).
-        device: where to run.
-        rounds: timed rounds (best is returned).
-        min_time_s: minimum duration of each round.
-
-    Returns:
-        FLOP/s (float).
-
-    Introduced in: Chapter 8.
-    """
-    if n <= 0:
-        raise ValueError(f"n must be positive, got {n}")
-    device = torch.device(device)
-    g = torch.Generator(device="cpu").manual_seed(0)
-    a = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
-    b = torch.randn(n, n, generator=g).to(device=device, dtype=dtype)
-    res = benchmark(
-        {"matmul": lambda: torch.mm(a, b)},
-        rounds=rounds,
-        warmup=2,
-        min_time_s=min_time_s,
-        device=device,
-    )
-    return 2.0 * n**3 / min(res.times["matmul"])
-
-
-def saved_tensor_bytes(fn: Callable[[], Any]) -> int:
-    """Bytes of tensors autograd keeps for the backward pass while running ``fn``.
-
-    This is the activation memory a training step pays for, measured exactly on
-    any device (each storage counted once): naive attention keeps the (T, T)
-    attention matrix, a fused kernel keeps only O(T) statistics
-    (Dao et al. 2022). Inputs must require grad for anything to be saved.
-
-    Args:
-        fn: zero-argument callable running a forward pass.
-
-    Returns:
-        total bytes of distinct storages saved for backward.
-
-    Introduced in: Chapter 8 (efficient attention).
-    """
-    storages: dict[int, int] = {}
-
-    def pack(t: torch.Tensor) -> torch.Tensor:
-        st = t.untyped_storage()
-        storages[st.data_ptr()] = st.nbytes()
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        fn()
-    return sum(storages.values())
-
-
-def peak_memory_bytes(fn: Callable[[], Any], device: torch.device | str) -> int:
-    """Peak CUDA memory allocated while running ``fn`` (above what was allocated before).
-
-    Raises:
-        ValueError: ``device`` is not a CUDA device (on CPU use :func:`saved_tensor_bytes`).
-
-    Introduced in: Chapter 8.
-    """
-    device = torch.device(device)
-    if device.type != "cuda":
-        raise ValueError(
-            "peak_memory_bytes needs a CUDA device (PyTorch tracks no CPU allocator peak); "
-            "on CPU use saved_tensor_bytes(fn) for activation memory"
-        )
-    torch.cuda.synchronize(device)
-    base = torch.cuda.memory_allocated(device)
-    torch.cuda.reset_peak_memory_stats(device)
-    fn()
-    torch.cuda.synchronize(device)
-    return torch.cuda.max_memory_allocated(device) - base
-
-
-# ---------------------------------------------------------------------------
-# Scaling fits
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PowerLaw:
-    """``L(C) = a · C^(-b) + c`` (``c`` = 0 for a pure power law)."""
-
-    a: float
-    b: float
-    c: float = 0.0
-
-    def __call__(self, x: float | np.ndarray) -> float | np.ndarray:
-        return self.a * np.power(x, -self.b) + self.c
-
-    def __str__(self) -> str:
-        core = f"{self.a:.3g} * C^-{self.b:.3g}"
-        return core + (f" + {self.c:.3g}" if self.c else "")
-
-
-def fit_power_law(
-    x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, *, offset: bool = False
-) -> PowerLaw:
-    """Fit ``y = a · x^(-b)`` (+ ``c``) as in Kaplan et al. 2020 / Hoffmann et al. 2022.
-
-    Without an offset this is least squares on ``log y = log a - b log x``. With
-    one, ``c`` is the irreducible loss: fitted by least squares on ``log y``
-    (scipy), constrained to ``0 <= c < min(y)``, started from the pure fit.
-
-    Args:
-        x: compute (or parameters, tokens), all positive.
-        y: loss at each x, all positive.
-        offset: also fit the irreducible term ``c`` (needs at least 4 points).
-
-    Returns:
-        a :class:`PowerLaw`, callable on new x.
-
-    Introduced in: Chapter 8 (scaling experiment).
-    """
-    xa = np.asarray(x, dtype=np.float64)
-    ya = np.asarray(y, dtype=np.float64)
-    if xa.shape != ya.shape or xa.ndim != 1:
-        raise ValueError(f"x and y must be 1-D of equal length, got {xa.shape} and {ya.shape}")
-    need = 4 if offset else 2
-    if len(xa) < need:
-        raise ValueError(f"fitting {'a·x^-b + c' if offset else 'a·x^-b'} needs >= {need} points")
-    if (xa <= 0).any() or (ya <= 0).any() or not np.isfinite(xa).all() or not np.isfinite(ya).all():
-        raise ValueError("x and y must be finite and positive for a power-law fit (logs are taken)")
-    slope, intercept = np.polyfit(np.log(xa), np.log(ya), 1)
-    pure = PowerLaw(a=float(math.exp(intercept)), b=float(-slope))
-    if not offset:
-        return pure
-    from scipy.optimize import curve_fit  # scipy only for the offset fit
-
-    # Fit in scaled coordinates: x spans many decades, so use x / x0 to keep a sane.
-    x0 = float(np.exp(np.mean(np.log(xa))))
-
-    def log_model(xs: np.ndarray, log_a: float, b: float, c: float) -> np.ndarray:
-        return np.log(np.exp(log_a) * np.power(xs / x0, -b) + c)
-
-    c0 = 0.5 * float(ya.min())
-    a0 = max(float(ya.max()) - c0, 1e-6)
-    params, _ = curve_fit(
-        log_model,
-        xa,
-        np.log(ya),
-        p0=(math.log(a0), max(pure.b, 1e-3), c0),
-        bounds=([-50.0, 0.0, 0.0], [50.0, 10.0, float(ya.min()) * (1 - 1e-9)]),
-        maxfev=20000,
-    )
-    log_a, b, c = (float(v) for v in params)
-    # Undo the x scaling: a (x/x0)^-b = (a x0^b) x^-b
-    return PowerLaw(a=math.exp(log_a) * x0**b, b=b, c=c)
