@@ -14,7 +14,7 @@ each sequence is taken out: the result is ``-sum(log P(char | context)) / number
 
 Example:
     >>> base = count_baselines("abcabcabcabc" * 20, "abcabcabc", orders=(1, 2))
-    >>> round(base[1], 2), base[2] < 0.1      # ln 3 for three equally frequent characters
+    >>> round(base[1], 1), base[2] < 0.1  # ln 3 = 1.1: three equally frequent characters
     (1.1, True)
 
 Introduced in: Chapter 5 (GPT pretraining: the loss beside its count baselines).
