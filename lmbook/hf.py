@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +26,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from lmbook.io import CheckpointError, atomic_path, safe_torch_load
 from lmbook.models.bert import BERT, BertConfig
 from lmbook.models.gpt import GPT, GPTConfig
 
@@ -39,10 +38,6 @@ __all__ = [
     "load_state_dict_file",
     "save_pretrained",
 ]
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: corrupt, truncated, unsafe or not matching its config."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,19 +395,7 @@ def load_state_dict_file(path: str | os.PathLike) -> dict[str, torch.Tensor]:
                 f"{path} is corrupt or truncated ({type(e).__name__}: {e}); re-download or "
                 "re-save the checkpoint"
             ) from e
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        raise CheckpointError(
-            f"{path} contains objects other than plain tensors, which lmbook refuses to "
-            f"unpickle ({e}); re-save it with torch.save(model.state_dict(), path) or as "
-            "safetensors"
-        ) from e
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
-        raise CheckpointError(
-            f"{path} is corrupt or truncated ({type(e).__name__}: {e}); re-download or "
-            "re-save the checkpoint"
-        ) from e
+    state = safe_torch_load(path)
     if not isinstance(state, dict) or not all(
         isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
     ):
@@ -565,16 +548,8 @@ def save_pretrained(model: GPT | BERT, path: str | os.PathLike) -> Path:
     hf_config["dtype"] = str(next(model.parameters()).dtype).removeprefix("torch.")
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
-    for name, write in (
-        ("model.safetensors", lambda p: save_file(hf_state, p, metadata={"format": "pt"})),
-        ("config.json", lambda p: Path(p).write_text(json.dumps(hf_config, indent=2) + "\n")),
-    ):
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{name}.")
-        os.close(fd)
-        try:
-            write(tmp)
-            os.replace(tmp, directory / name)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+    with atomic_path(directory / "model.safetensors") as tmp:
+        save_file(hf_state, str(tmp), metadata={"format": "pt"})
+    with atomic_path(directory / "config.json") as tmp:
+        tmp.write_text(json.dumps(hf_config, indent=2) + "\n", encoding="utf-8")
     return directory

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from lmbook.io import atomic_write_json
 
 __all__ = ["Tokenizer", "TokenizerFileError"]
 
@@ -79,14 +80,7 @@ class Tokenizer:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"type": self.type_name, "format_version": 1, **self.to_dict()}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(payload, fh, ensure_ascii=False)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        atomic_write_json(path, payload, ensure_ascii=False)
 
     @classmethod
     def _read(cls, path: str | os.PathLike[str]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_model, save_model
 from torch import nn
 
-from lmbook.hf import CheckpointError  # one error type for every unusable checkpoint
+from lmbook.io import CheckpointError, atomic_write_json, fsync_dir
 
 __all__ = [
     "Checkpoint",
@@ -143,17 +143,6 @@ def restore_rng_state(state: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------- write
 
 
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open directories; rename is still atomic there
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fsync_file(path: Path) -> None:
     with open(path, "rb+") as f:
         os.fsync(f.fileno())
@@ -166,20 +155,6 @@ def _save_weights(model: nn.Module, path: Path, metadata: dict[str, str]) -> Non
 
 def _save_state(state: dict[str, Any], path: Path) -> None:
     torch.save(state, path)
-
-
-def _write_json_atomic(obj: Any, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=2, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    _fsync_dir(path.parent)
 
 
 def save_checkpoint(
@@ -227,10 +202,12 @@ def save_checkpoint(
             json.dump({**config, "model_identity": model_identity(model)}, f, indent=2)
         for fname in (WEIGHTS_NAME, STATE_NAME, CONFIG_NAME):
             _fsync_file(tmp / fname)
-        _fsync_dir(tmp)
+        fsync_dir(tmp)
         os.rename(tmp, out / name)  # atomic on POSIX: the directory appears complete
-        _fsync_dir(out)
-        _write_json_atomic({"checkpoint": name, "iter": step}, out / LATEST_NAME)
+        fsync_dir(out)
+        atomic_write_json(
+            out / LATEST_NAME, {"checkpoint": name, "iter": step}, indent=2, sort_keys=True
+        )
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

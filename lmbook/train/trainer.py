@@ -21,7 +21,6 @@ import contextlib
 import copy
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from lmbook.device import autocast_dtype, bf16_supported, get_device
+from lmbook.io import atomic_write
 from lmbook.train.checkpoint import (
     capture_rng_state,
     latest_checkpoint,
@@ -304,11 +304,9 @@ class Trainer:
     def _rewrite_metrics(self) -> None:
         path = self.metrics_path
         assert path is not None
-        tmp = path.with_name(f".{path.name}.tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
+        with atomic_write(path) as f:
             for entry in self.history:
                 f.write(json.dumps(entry) + "\n")
-        os.replace(tmp, path)
 
     def _log(self, entry: dict[str, Any]) -> None:
         self.history.append(entry)
