@@ -33,9 +33,99 @@ def pytest_collection_modifyitems(config, items):
         has_cuda = torch.cuda.is_available()
     except ImportError:
         has_cuda = False
+    _order_notebooks_slowest_first(items)
     if has_cuda:
         return
     skip = pytest.mark.skip(reason="needs CUDA (marked gpu)")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+# --- Notebook budgets -------------------------------------------------------------------
+# nbval runs the notebooks under pytest-xdist with `--dist loadfile` (a notebook's cells stay
+# on one worker). Two things keep the whole book inside CI's time budget and visible:
+#   1. notebooks are collected slowest first (by the CPU time their stored run took), so the
+#      two workers finish together instead of one idling while the other runs a long notebook
+#      that happened to come last (longest-processing-time-first scheduling);
+#   2. the run ends with a table of each notebook's time, slowest first, beside the CPU time
+#      of its stored run (`metadata.lmbook.execution`, written by .ci/execute.py).
+
+_NOTEBOOK_SECONDS: dict[str, float] = {}
+
+
+def stored_notebook_seconds(path) -> float | None:
+    """CPU seconds of a notebook's stored run (or its wall span when older than the record)."""
+    import json
+    from datetime import datetime
+
+    try:
+        nb = json.loads(open(path, encoding="utf-8").read())
+    except (OSError, ValueError):
+        return None
+    record = nb.get("metadata", {}).get("lmbook", {}).get("execution")
+    if record and "kernel_cpu_s" in record:
+        return float(record["kernel_cpu_s"])
+    stamps = [
+        c["metadata"]["execution"]
+        for c in nb.get("cells", [])
+        if "execution" in c.get("metadata", {})
+    ]
+    if not stamps:
+        return None
+
+    def when(s):
+        return datetime.fromisoformat(s.replace("Z", "+00:00"))
+
+    first, last = stamps[0]["iopub.execute_input"], stamps[-1]["shell.execute_reply"]
+    return (when(last) - when(first)).total_seconds()
+
+
+def _notebook_of(nodeid: str) -> str | None:
+    path = nodeid.split("::", 1)[0]
+    return path if path.endswith(".ipynb") else None
+
+
+# Unit-test files with a test marked `slow` (a training run, a compile) are scheduled with the
+# long notebooks; the many quick test files go last and fill the workers' tails.
+SLOW_TEST_FILE_SECONDS = 400.0
+
+
+def _order_notebooks_slowest_first(items) -> None:
+    """Order test files and notebooks longest first (stable within a file)."""
+    cost: dict[str, float] = {}
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if _notebook_of(item.nodeid) is not None:
+            if path not in cost:
+                cost[path] = stored_notebook_seconds(item.path) or 0.0
+        elif item.get_closest_marker("slow") is not None:
+            cost[path] = SLOW_TEST_FILE_SECONDS
+        else:
+            cost.setdefault(path, 0.0)
+    items.sort(key=lambda it: -cost[it.nodeid.split("::", 1)[0]])
+
+
+def pytest_runtest_logreport(report):
+    nb = _notebook_of(report.nodeid)
+    if nb is not None:
+        _NOTEBOOK_SECONDS[nb] = _NOTEBOOK_SECONDS.get(nb, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _NOTEBOOK_SECONDS:
+        return
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent
+    tr = terminalreporter
+    tr.section("notebook times (slowest first)")
+    tr.write_line(f"{'this run s':>10}  {'stored CPU s':>12}  notebook")
+    for nb, seconds in sorted(_NOTEBOOK_SECONDS.items(), key=lambda kv: -kv[1]):
+        stored = stored_notebook_seconds(root / nb)
+        stored_txt = f"{stored:12.0f}" if stored is not None else f"{'-':>12}"
+        tr.write_line(f"{seconds:10.0f}  {stored_txt}  {nb}")
+    tr.write_line(
+        f"{sum(_NOTEBOOK_SECONDS.values()):10.0f}  total over {len(_NOTEBOOK_SECONDS)} notebooks "
+        "(one torch thread each; budget: 180 s per notebook)"
+    )
