@@ -15,14 +15,17 @@ from typing import Any
 __version__ = "0.1.0"
 
 _SUBMODULES = (
+    "compute",
     "data",
     "device",
     "embeddings",
     "generation",
     "hf",
+    "io",
     "metrics",
     "models",
     "nn",
+    "tasks",
     "tokenizers",
     "train",
     "utils",
