@@ -185,25 +185,38 @@ class GloVe(WordVectors):
             device, torch.float32
         )
         self.loss_history = []
+        buf_wi, buf_wj, buf_a, buf_b = (
+            torch.empty(min(self.batch_size, self.nnz), D + 2, device=device) for _ in range(4)
+        )
         for epoch in range(self.epochs):
             # Shuffle the entries once per epoch; each batch is then a contiguous slice.
+            # index_select, not fancy indexing (t[idx]): on the CPU the latter is a general
+            # scatter/gather kernel, measured 6x slower for these row gathers (the profile of
+            # this loop was mostly t[idx]; see benchmarks/bench_embeddings.py).
             order = torch.from_numpy(rng.permutation(self.nnz)).to(device)
-            r, c, lx, fx = rows_t[order], cols_t[order], log_x[order], weight[order]
+            r, c = rows_t.index_select(0, order), cols_t.index_select(0, order)
+            lx, fx = log_x.index_select(0, order), weight.index_select(0, order)
             total = torch.zeros((), device=device)
             for s in range(0, self.nnz, self.batch_size):
                 i, j = r[s : s + self.batch_size], c[s : s + self.batch_size]
-                wi, wj = wa[i], wc[j]  # (B, D + 2) each
-                diff = (wi * wj).sum(1) - lx[s : s + self.batch_size]  # (B,)
-                fdiff = fx[s : s + self.batch_size] * diff
+                n = len(i)
+                # Preallocated buffers (out=, in-place ops): a fresh (B, D + 2) temporary per
+                # op costs the CPU an mmap and page faults each time, most of the step's time.
+                wi = torch.index_select(wa, 0, i, out=buf_wi[:n])  # (B, D + 2)
+                wj = torch.index_select(wc, 0, j, out=buf_wj[:n])  # (B, D + 2)
+                diff = torch.mul(wi, wj, out=buf_a[:n]).sum(1) - lx[s : s + n]  # (B,)
+                fdiff = fx[s : s + n] * diff
                 total += (fdiff * diff).sum() * 0.5
-                fdiff.mul_(self.lr)
-                grad_i = fdiff[:, None] * wj  # (B, D + 2): lr · ∂J/∂[w_i | b_i | 1]
-                grad_j = fdiff[:, None] * wi  # (B, D + 2): lr · ∂J/∂[w̃_j | 1 | b̃_j]
+                fdiff = fdiff.mul_(self.lr)[:, None]  # (B, 1)
+                grad_i = torch.mul(wj, fdiff, out=buf_a[:n])  # lr · ∂J/∂[w_i | b_i | 1]
+                grad_j = torch.mul(wi, fdiff, out=buf_b[:n])  # lr · ∂J/∂[w̃_j | 1 | b̃_j]
                 grad_i[:, D + 1] = 0.0  # the constant columns
                 grad_j[:, D] = 0.0
                 # glove.c: step with the accumulator *before* adding this gradient's square.
-                wa.index_add_(0, i, grad_i / ga[i].sqrt_(), alpha=-1.0)
-                wc.index_add_(0, j, grad_j / gc[j].sqrt_(), alpha=-1.0)
+                step = torch.index_select(ga, 0, i, out=buf_wi[:n]).sqrt_()  # wi is done
+                wa.index_add_(0, i, torch.div(grad_i, step, out=step), alpha=-1.0)
+                step = torch.index_select(gc, 0, j, out=buf_wj[:n]).sqrt_()
+                wc.index_add_(0, j, torch.div(grad_j, step, out=step), alpha=-1.0)
                 ga.index_add_(0, i, grad_i.square_())
                 gc.index_add_(0, j, grad_j.square_())
             self.loss_history.append(float(total) / self.nnz)

@@ -53,6 +53,14 @@ class WordVectors:
     _config_fields: ClassVar[tuple[str, ...]] = ()
     _extra_arrays: ClassVar[tuple[str, ...]] = ()
     _fit_hint: ClassVar[str] = "build it from vectors or call .fit(sentences) first"
+    # Every subclass registers itself by name, so ``WordVectors.load`` can rebuild the class a
+    # file names without this module importing glove.py / word2vec.py (imports point one way:
+    # they import this module, never the reverse).
+    _subclasses: ClassVar[dict[str, type[WordVectors]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        WordVectors._subclasses[cls.__name__] = cls
 
     def __init__(
         self,
@@ -262,7 +270,7 @@ class WordVectors:
             )
         target = cls
         if cls is WordVectors:
-            target = _registry().get(meta["class"], WordVectors)
+            target = WordVectors._subclasses.get(meta["class"], WordVectors)
         elif meta["class"] != cls.__name__:
             raise ValueError(
                 f"{path} holds a {meta['class']} model, not a {cls.__name__}; load it with "
@@ -288,10 +296,3 @@ def check_positive_ints(**values: Any) -> None:
     for name, value in values.items():
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _registry() -> dict[str, type]:
-    from .glove import GloVe
-    from .word2vec import Word2Vec
-
-    return {"Word2Vec": Word2Vec, "GloVe": GloVe}
