@@ -19,7 +19,7 @@ Introduced in: Chapter 4 (4.1 word embeddings).
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ __all__ = [
     "AnalogyResult",
     "SimilarityResult",
     "analogy_accuracy",
+    "bootstrap_interval",
     "similarity_spearman",
     "neighbour_agreement",
     "read_analogies",
@@ -39,6 +40,56 @@ __all__ = [
 
 _DATA_NAMES = {"analogies": "questions-words.txt", "wordsim353": "wordsim353.tsv",
                "simlex999": "simlex999.txt"}  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- intervals
+def bootstrap_interval(
+    statistic: Callable[[np.ndarray], float],
+    n: int,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of a statistic over n items (Efron & Tibshirani 1993).
+
+    Resamples the n item indices with replacement ``n_boot`` times, evaluates
+    ``statistic(indices)`` on each resample, and returns the central ``level`` share of the
+    values: the spread a score would show on another test set of the same size. Two models
+    scored on the same items can be compared by bootstrapping their *difference* with the
+    same indices (a paired interval).
+
+    Args:
+        statistic: maps an int array of item indices, shape (n,), to a number.
+        n: number of items.
+        n_boot: resamples.
+        level: coverage of the interval, in (0, 1).
+        seed: seeds the resampling.
+
+    Returns:
+        ``(low, high)``; ``(nan, nan)`` for fewer than 2 items.
+
+    Example:
+        >>> hits = np.array([1, 0, 1, 1, 0, 1, 1, 1])
+        >>> lo, hi = bootstrap_interval(lambda idx: hits[idx].mean(), len(hits))
+        >>> lo < hits.mean() < hi
+        True
+
+    Introduced in: Chapter 4.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be a positive integer, got {n_boot}")
+    if n < 2:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    values = np.array([statistic(rng.integers(0, n, n)) for _ in range(n_boot)], dtype=float)
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return float("nan"), float("nan")
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)
 
 
 # ----------------------------------------------------------------------------- inputs
@@ -146,6 +197,7 @@ class AnalogyResult:
         skipped: questions with an out-of-vocabulary word (not counted as wrong).
         coverage: answered / (answered + skipped).
         sections: section name -> {"correct", "answered", "skipped", "accuracy"}.
+        ci: 95% bootstrap interval of the accuracy over the answered questions.
     """
 
     accuracy: float
@@ -154,10 +206,12 @@ class AnalogyResult:
     skipped: int
     coverage: float
     sections: dict[str, dict[str, float]] = field(default_factory=dict)
+    ci: tuple[float, float] = (float("nan"), float("nan"))
 
     def __str__(self) -> str:
         return (
-            f"analogy accuracy {self.accuracy:.1%} ({self.correct}/{self.answered} answered; "
+            f"analogy accuracy {self.accuracy:.1%} [95% CI {self.ci[0]:.1%}, {self.ci[1]:.1%}] "
+            f"({self.correct}/{self.answered} answered; "
             f"{self.skipped} skipped as out-of-vocabulary, coverage {self.coverage:.1%})"
         )
 
@@ -214,6 +268,7 @@ def analogy_accuracy(
             sec["skipped"] += 1
         else:
             known.append((section, *ids))
+    hits = np.zeros(len(known), dtype=float)  # 1 where the question was answered correctly
     for start in range(0, len(known), batch_size):
         chunk = known[start : start + batch_size]
         a, b, c, d = (np.array([q[k] for q in chunk]) for k in range(1, 5))
@@ -222,6 +277,7 @@ def analogy_accuracy(
         for excluded in (a, b, c):
             scores[rows, excluded] = -np.inf
         predicted = scores.argmax(axis=1)
+        hits[start : start + len(chunk)] = predicted == d
         for (section, *_), hit in zip(chunk, predicted == d, strict=True):
             sections[section]["answered"] += 1
             sections[section]["correct"] += int(hit)
@@ -237,6 +293,7 @@ def analogy_accuracy(
         skipped=skipped,
         coverage=answered / (answered + skipped),
         sections=sections,
+        ci=bootstrap_interval(lambda idx: hits[idx].mean(), len(hits)),
     )
 
 
@@ -274,22 +331,27 @@ class SimilarityResult:
         pairs: number of pairs scored.
         skipped: pairs with an unknown word.
         coverage: pairs / (pairs + skipped).
+        ci: 95% bootstrap interval of rho over the scored pairs.
     """
 
     spearman: float
     pairs: int
     skipped: int
     coverage: float
+    ci: tuple[float, float] = (float("nan"), float("nan"))
 
     def __str__(self) -> str:
         return (
-            f"Spearman {self.spearman:.3f} over {self.pairs} pairs "
-            f"({self.skipped} skipped, coverage {self.coverage:.1%})"
+            f"Spearman {self.spearman:+.3f} [95% CI {self.ci[0]:+.3f}, {self.ci[1]:+.3f}] over "
+            f"{self.pairs} pairs ({self.skipped} skipped, coverage {self.coverage:.1%})"
         )
 
 
 def similarity_spearman(
-    model: Any, pairs_path: str | os.PathLike = "wordsim353", lowercase: bool = True
+    model: Any,
+    pairs_path: str | os.PathLike = "wordsim353",
+    lowercase: bool = True,
+    words: Collection[str] | None = None,
 ) -> SimilarityResult:
     """Spearman's rho between cosine similarity and human judgements of word pairs.
 
@@ -298,6 +360,9 @@ def similarity_spearman(
         pairs_path: a ``word1<TAB>word2<TAB>score`` file, or ``"wordsim353"`` /
             ``"simlex999"`` for the copies registered in ``lmbook.data``.
         lowercase: lowercase the pairs before lookup.
+        words: if given, only pairs whose two words are both in it are scored (the others
+            count as skipped): pass the words every compared model knows, so that all of
+            them are scored on the *same* pairs.
 
     Returns:
         A `SimilarityResult`. Pairs with an unknown word are skipped and counted (gensim's
@@ -312,7 +377,7 @@ def similarity_spearman(
     for a, b, score in read_word_pairs(path):
         if lowercase:
             a, b = a.lower(), b.lower()
-        if a in index and b in index:
+        if a in index and b in index and (words is None or (a in words and b in words)):
             model_sims.append(float(unit[index[a]] @ unit[index[b]]))
             human.append(score)
         else:
@@ -321,7 +386,11 @@ def similarity_spearman(
     if n + skipped == 0:
         raise ValueError(f"no word pairs in {path}")
     rho = spearman(model_sims, human) if n >= 2 else float("nan")
-    return SimilarityResult(spearman=rho, pairs=n, skipped=skipped, coverage=n / (n + skipped))
+    sims, hum = np.asarray(model_sims), np.asarray(human)
+    ci = bootstrap_interval(lambda idx: spearman(sims[idx], hum[idx]), n)
+    return SimilarityResult(
+        spearman=rho, pairs=n, skipped=skipped, coverage=n / (n + skipped), ci=ci
+    )
 
 
 # --------------------------------------------------------------------- neighbour agreement

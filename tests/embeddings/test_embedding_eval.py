@@ -6,6 +6,7 @@ import pytest
 from lmbook.embeddings import (
     WordVectors,
     analogy_accuracy,
+    bootstrap_interval,
     neighbour_agreement,
     read_word_pairs,
     similarity_spearman,
@@ -101,6 +102,35 @@ def test_similarity_spearman_by_hand(toy, tmp_path):
     assert read_word_pairs(path)[0] == ("king", "queen", human[0])
     with pytest.raises(ValueError, match="word1"):
         similarity_spearman(toy, write(tmp_path, "bad.tsv", "king queen\n"))
+    # words=: only pairs whose two words are both listed are scored, the rest are skipped.
+    res = similarity_spearman(toy, path, words={"king", "queen", "man", "rome"})
+    assert (res.pairs, res.skipped) == (2, 3)
+
+
+def test_bootstrap_interval_covers_and_shrinks_with_n():
+    rng = np.random.default_rng(1)
+    small, large = rng.random(100) < 0.3, rng.random(10_000) < 0.3  # Bernoulli(0.3) hits
+    lo_s, hi_s = bootstrap_interval(lambda idx: small[idx].mean(), len(small))
+    lo_l, hi_l = bootstrap_interval(lambda idx: large[idx].mean(), len(large))
+    assert lo_s < small.mean() < hi_s and lo_l < large.mean() < hi_l
+    # The width follows the standard error 1.96 * 2 * sqrt(p(1-p)/n): about 0.18 and 0.018.
+    assert hi_s - lo_s == pytest.approx(2 * 1.96 * np.sqrt(0.21 / 100), rel=0.25)
+    assert hi_l - lo_l == pytest.approx(2 * 1.96 * np.sqrt(0.21 / 10_000), rel=0.25)
+    assert np.isnan(bootstrap_interval(lambda idx: 0.0, 1)[0])
+    with pytest.raises(ValueError, match="level"):
+        bootstrap_interval(lambda idx: 0.0, 10, level=1.5)
+
+
+def test_scores_carry_intervals(toy, tmp_path):
+    res = analogy_accuracy(
+        toy,
+        write(
+            tmp_path,
+            "q.txt",
+            ": sec\nman king woman queen\nparis france rome italy\nking queen man woman\n",
+        ),
+    )
+    assert res.ci[0] <= res.accuracy <= res.ci[1] and "95% CI" in str(res)
 
 
 def test_neighbour_agreement():
