@@ -6,6 +6,7 @@ import torch
 from lmbook.models import BERT, BertConfig
 from lmbook.tasks.summarize import (
     centroid_rank,
+    embed_documents,
     embed_sentences,
     lead_k,
     mmr_rank,
@@ -84,6 +85,20 @@ def test_embed_sentences_unit_norm_batch_independent():
     assert model.training  # mode restored
     with pytest.raises(TypeError, match="list of sentences"):
         embed_sentences(model, tok, "a b c")
+
+
+def test_embed_documents_equals_one_document_at_a_time():
+    torch.manual_seed(0)
+    model = BERT(BertConfig.preset("tiny"))
+    tok = ToyTokenizer()
+    docs = [["a b c", "d e"], [], ["a b c d e f g", "g", "e f"]]
+    out = embed_documents(model, tok, docs, batch_size=4)
+    assert [tuple(e.shape) for e in out] == [(2, 36), (0, 36), (3, 36)]
+    for doc, e in zip(docs, out, strict=True):
+        if doc:
+            torch.testing.assert_close(e, embed_sentences(model, tok, doc), atol=1e-5, rtol=1e-5)
+    with pytest.raises(TypeError, match="list of sentences"):
+        embed_documents(model, tok, ["a b c", "d e"])
 
 
 def test_summarize_methods():
