@@ -97,7 +97,10 @@ def baseline_table(
         neural model its margin over the trigram (when the trigram was measured).
     """
     rows = [
-        (f"{ORDER_NAMES.get(n, f'{n}-gram')} counts ({n - 1} chars of context)", loss)
+        (
+            f"{ORDER_NAMES.get(n, f'{n}-gram')} counts ({n - 1} char{'' if n == 2 else 's'} of context)",
+            loss,
+        )
         for n, loss in baselines.items()
     ]
     rows += list((neural or {}).items())
