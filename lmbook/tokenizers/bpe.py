@@ -18,6 +18,12 @@ This is exactly the algorithm of OpenAI's ``tiktoken`` (a token's rank is its id
 algorithm on bytes: count adjacent pairs over the corpus's pre-tokenized words, merge the
 most frequent pair into a new token, repeat.
 
+The file reads in teaching order. First the reference trainer as minbpe writes it
+(Karpathy 2024): ``get_stats`` counts adjacent pairs, ``merge`` replaces one pair by a new
+id, ``train_reference`` repeats the two. Then ``BPETokenizer``: encoding and decoding,
+the fast trainer (the same merges as ``train_reference``, tested, but each merge touches
+only the words that contain its pair), saving, and loading GPT-2's own files.
+
 Speed: each distinct piece is merged once and its ids cached, so encoding English costs
 one regex scan plus one dictionary lookup per piece (see ``benchmarks/bench_tokenizers.py``).
 
@@ -37,7 +43,14 @@ import regex
 
 from lmbook.tokenizers.base import Tokenizer, TokenizerFileError
 
-__all__ = ["GPT2_PATTERN", "BPETokenizer", "bytes_to_unicode"]
+__all__ = [
+    "GPT2_PATTERN",
+    "BPETokenizer",
+    "bytes_to_unicode",
+    "get_stats",
+    "merge",
+    "train_reference",
+]
 
 # GPT-2's pre-tokenizer (openai/gpt-2, src/encoder.py): English contractions, then optional
 # space + letters, optional space + digits, optional space + other symbols, whitespace runs
@@ -48,25 +61,70 @@ ENDOFTEXT = "<|endoftext|>"
 _CACHE_LIMIT = 200_000  # distinct pieces remembered by encode (about 50 MB at most)
 
 
-def bytes_to_unicode() -> dict[int, str]:
-    """GPT-2's reversible map from the 256 byte values to printable Unicode characters.
+# ---------------------------------------------------------------------------------------
+# The reference trainer: BPE in twenty lines (the version the book prints)
+# ---------------------------------------------------------------------------------------
 
-    ``vocab.bpe`` and ``encoder.json`` store tokens as strings of these characters (printable
-    bytes map to themselves; the others, like space and control bytes, to ``chr(256 + n)``),
-    which avoids whitespace and control characters inside the files.
+
+def get_stats(
+    ids: Sequence[int], counts: dict[tuple[int, int], int] | None = None
+) -> dict[tuple[int, int], int]:
+    """Count each adjacent pair of ids; add to ``counts`` when given.
+
+    >>> get_stats([1, 2, 3, 1, 2])
+    {(1, 2): 2, (2, 3): 1, (3, 1): 1}
     """
-    printable = (
-        list(range(ord("!"), ord("~") + 1))
-        + list(range(ord("¡"), ord("¬") + 1))
-        + list(range(ord("®"), ord("ÿ") + 1))
-    )
-    mapping = {b: chr(b) for b in printable}
-    n = 0
-    for b in range(256):
-        if b not in mapping:
-            mapping[b] = chr(256 + n)
-            n += 1
-    return mapping
+    counts = {} if counts is None else counts
+    for pair in zip(ids, ids[1:], strict=False):
+        counts[pair] = counts.get(pair, 0) + 1
+    return counts
+
+
+def merge(ids: Sequence[int], pair: tuple[int, int], idx: int) -> list[int]:
+    """Replace every occurrence of ``pair`` in ``ids`` (left to right) by the new id ``idx``.
+
+    >>> merge([1, 2, 3, 1, 2], (1, 2), 4)
+    [4, 3, 4]
+    """
+    newids, i = [], 0
+    while i < len(ids):
+        if i < len(ids) - 1 and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            newids.append(idx)
+            i += 2
+        else:
+            newids.append(ids[i])
+            i += 1
+    return newids
+
+
+def train_reference(
+    text: str, vocab_size: int, pattern: str = GPT2_PATTERN
+) -> dict[tuple[int, int], int]:
+    """Learn byte-level BPE merges the slow, readable way: recount every pair, every merge.
+
+    Args:
+        text: training corpus.
+        vocab_size: 256 bytes + the number of merges to learn.
+        pattern: pre-tokenizer; merges never cross the pieces it cuts.
+
+    Returns:
+        merges, ``(left id, right id) -> new id`` in the order learned: the same dict as
+        ``BPETokenizer.train(text, vocab_size, special_tokens=(), min_frequency=1).merges``.
+
+    Introduced in: Chapter 2 (2.1 tokenization).
+    """
+    chunks = [list(piece.encode("utf-8")) for piece in regex.findall(pattern, text)]
+    merges: dict[tuple[int, int], int] = {}
+    for idx in range(256, vocab_size):
+        stats: dict[tuple[int, int], int] = {}
+        for ids in chunks:
+            get_stats(ids, stats)
+        if not stats:  # every piece is a single token: nothing left to merge
+            break
+        pair = min(stats, key=lambda p: (-stats[p], p))  # most frequent; ties: smallest ids
+        chunks = [merge(ids, pair, idx) for ids in chunks]
+        merges[pair] = idx
+    return merges
 
 
 class BPETokenizer(Tokenizer):
@@ -130,184 +188,7 @@ class BPETokenizer(Tokenizer):
             else None
         )
         self._cache: dict[str, list[int]] = {}
-
-    # ------------------------------------------------------------------------ construction
-    @classmethod
-    def from_files(
-        cls, encoder_json: str | os.PathLike[str], vocab_bpe: str | os.PathLike[str]
-    ) -> BPETokenizer:
-        """Build GPT-2's tokenizer from its ``encoder.json`` and ``vocab.bpe``.
-
-        ``vocab.bpe`` lists the 50,000 merges in the order they were learned; the rank of a
-        token is 256 + its merge's line number, after the 256 single bytes in
-        ``bytes_to_unicode`` order. ``encoder.json`` must agree with those ranks (it is the
-        same vocabulary written as a dict); its extra entries are special tokens.
-
-        Args:
-            encoder_json: path to ``encoder.json`` (e.g. ``data.load("gpt2-bpe")["encoder.json"]``).
-            vocab_bpe: path to ``vocab.bpe``.
-
-        Raises:
-            FileNotFoundError: a file is missing.
-            TokenizerFileError: the two files disagree or are malformed.
-        """
-        byte_decoder = {c: b for b, c in bytes_to_unicode().items()}
-
-        def to_bytes(token: str, where: str) -> bytes:
-            try:
-                return bytes(byte_decoder[c] for c in token)
-            except KeyError as err:
-                raise TokenizerFileError(
-                    f"{where}: token {token!r} has a character outside GPT-2's byte alphabet; "
-                    "is this a GPT-2 style byte-level BPE file?"
-                ) from err
-
-        with open(vocab_bpe, encoding="utf-8") as fh:
-            lines = fh.read().split("\n")
-        # The first 256 ranks are the single bytes in bytes_to_unicode's order.
-        ranks = {bytes([b]): i for i, b in enumerate(bytes_to_unicode())}
-        for lineno, line in enumerate(lines):
-            if not line or (lineno == 0 and line.startswith("#version")):
-                continue
-            parts = line.split(" ")
-            if len(parts) != 2:
-                raise TokenizerFileError(
-                    f"{vocab_bpe}:{lineno + 1}: expected two tokens separated by a space, got {line!r}"
-                )
-            merged = to_bytes(parts[0], str(vocab_bpe)) + to_bytes(parts[1], str(vocab_bpe))
-            ranks[merged] = len(ranks)
-        with open(encoder_json, encoding="utf-8") as fh:
-            try:
-                encoder = json.load(fh)
-            except json.JSONDecodeError as err:
-                raise TokenizerFileError(f"{encoder_json} is not valid JSON ({err})") from err
-        special = {}
-        for token, i in encoder.items():
-            if token.startswith("<|") and token.endswith("|>"):
-                special[token] = i
-                continue
-            b = to_bytes(token, str(encoder_json))
-            if ranks.get(b) != i:
-                raise TokenizerFileError(
-                    f"{encoder_json} gives {token!r} id {i}, but {vocab_bpe} ranks it "
-                    f"{ranks.get(b)}; the two files are not from the same tokenizer"
-                )
-        if len(encoder) - len(special) != len(ranks):
-            raise TokenizerFileError(
-                f"{encoder_json} has {len(encoder) - len(special)} tokens but {vocab_bpe} "
-                f"defines {len(ranks)}; the files are truncated or do not match"
-            )
-        return cls(ranks, special, GPT2_PATTERN)
-
-    @classmethod
-    def train(
-        cls,
-        text: str,
-        vocab_size: int,
-        special_tokens: Sequence[str] = (ENDOFTEXT,),
-        pattern: str = GPT2_PATTERN,
-        min_frequency: int = 2,
-        progress: bool = True,
-    ) -> BPETokenizer:
-        """Learn a byte-level BPE vocabulary from a text.
-
-        Ids 0..255 are the single bytes (id = byte value); each merge adds one token; the
-        special tokens take the last ids. The pair counts are updated incrementally (only
-        the words containing the merged pair are touched), and the most frequent pair is
-        found with a lazy max-heap, so a merge costs time proportional to the words it
-        changes, not to the corpus.
-
-        Args:
-            text: training corpus.
-            vocab_size: final vocabulary size including the 256 bytes and the special tokens.
-            special_tokens: strings given their own ids (never produced by merges).
-            pattern: pre-tokenizer regular expression (GPT-2's by default).
-            min_frequency: stop early when the best pair occurs fewer times than this.
-            progress: show a tqdm progress bar over merges.
-
-        Returns:
-            The trained tokenizer (``vocab_size`` may be smaller if ``min_frequency`` stops it).
-
-        Raises:
-            ValueError: ``vocab_size`` is smaller than 256 + the number of special tokens.
-
-        Ties between equally frequent pairs go to the smallest pair of ids, so training is
-        deterministic.
-        """
-        n_merges = vocab_size - 256 - len(special_tokens)
-        if n_merges < 0:
-            raise ValueError(
-                f"vocab_size={vocab_size} is too small: byte-level BPE needs 256 byte tokens plus "
-                f"{len(special_tokens)} special token(s); pass vocab_size >= {256 + len(special_tokens)}"
-            )
-        pat = regex.compile(pattern)
-        word_counts = Counter(pat.findall(text))
-        words: list[list[int]] = [list(w.encode("utf-8")) for w in word_counts]
-        freqs: list[int] = list(word_counts.values())
-        vocab: list[bytes] = [bytes([b]) for b in range(256)]
-        ranks: dict[bytes, int] = {b: i for i, b in enumerate(vocab)}
-
-        pair_counts: dict[tuple[int, int], int] = defaultdict(int)
-        where: dict[tuple[int, int], set[int]] = defaultdict(set)
-        for wi, w in enumerate(words):
-            for pair in zip(w, w[1:], strict=False):
-                pair_counts[pair] += freqs[wi]
-                where[pair].add(wi)
-        heap = [(-c, p) for p, c in pair_counts.items()]
-        heapq.heapify(heap)
-
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_merges, desc="BPE merges", disable=not progress)
-        done = 0
-        while done < n_merges and heap:
-            neg, pair = heapq.heappop(heap)
-            count = pair_counts.get(pair, 0)
-            if count != -neg:  # stale heap entry: the count changed since it was pushed
-                if count > 0:
-                    heapq.heappush(heap, (-count, pair))
-                continue
-            if count < min_frequency:
-                break
-            merged = vocab[pair[0]] + vocab[pair[1]]
-            new_id = ranks.get(merged)
-            if new_id is None:  # a genuinely new token (else: same bytes via another path)
-                new_id = len(vocab)
-                vocab.append(merged)
-                ranks[merged] = new_id
-                done += 1
-                bar.update(1)
-            touched: dict[tuple[int, int], int] = {}
-            for wi in list(where[pair]):
-                w, f = words[wi], freqs[wi]
-                for p in zip(w, w[1:], strict=False):
-                    pair_counts[p] -= f
-                    touched[p] = pair_counts[p]
-                out, i = [], 0
-                while i < len(w):
-                    if i + 1 < len(w) and w[i] == pair[0] and w[i + 1] == pair[1]:
-                        out.append(new_id)
-                        i += 2
-                    else:
-                        out.append(w[i])
-                        i += 1
-                words[wi] = out
-                for p in zip(out, out[1:], strict=False):
-                    pair_counts[p] += f
-                    touched[p] = pair_counts[p]
-                    where[p].add(wi)
-            for p in touched:
-                c = pair_counts[p]
-                if c <= 0:
-                    pair_counts.pop(p, None)
-                    where.pop(p, None)
-                else:
-                    heapq.heappush(heap, (-c, p))
-            pair_counts.pop(pair, None)
-            where.pop(pair, None)
-        bar.close()
-        specials = {s: len(vocab) + i for i, s in enumerate(special_tokens)}
-        return cls(ranks, specials, pattern)
+        self._merges: dict[tuple[int, int], int] | None = None
 
     # ---------------------------------------------------------------------------- encoding
     @property
@@ -422,6 +303,144 @@ class BPETokenizer(Tokenizer):
         """The bytes of one token (for showing a vocabulary: ``b' the'``)."""
         return self.decode_bytes([token_id])
 
+    @property
+    def merges(self) -> dict[tuple[int, int], int]:
+        """``(left id, right id) -> merged id`` for every multi-byte token, in the order learned.
+
+        minbpe's ``merges``. tiktoken-style ranks do not store the pairs; each token's pair is
+        found again by merging its bytes with the earlier merges only (for GPT-2 this gives
+        back ``vocab.bpe`` line by line).
+        """
+        if self._merges is None:
+            by_rank = sorted(self.ranks.items(), key=lambda item: item[1])
+            self._merges = {self._split(t, r): r for t, r in by_rank if len(t) > 1}
+        return dict(self._merges)
+
+    def _split(self, token: bytes, rank: int) -> tuple[int, int]:
+        """The two tokens whose merge made ``token`` (rank ``rank``): BPE with earlier ranks."""
+        parts = [token[i : i + 1] for i in range(len(token))]
+        while len(parts) > 2:
+            pair_ranks = [
+                self.ranks.get(a + b, rank) for a, b in zip(parts, parts[1:], strict=False)
+            ]
+            best = min(pair_ranks)
+            if best >= rank:
+                raise ValueError(f"token {token!r} cannot be built from earlier merges")
+            i = pair_ranks.index(best)
+            parts[i : i + 2] = [parts[i] + parts[i + 1]]
+        return self.ranks[parts[0]], self.ranks[parts[1]]
+
+    # ---------------------------------------------------------------------------- training
+    @classmethod
+    def train(
+        cls,
+        text: str,
+        vocab_size: int,
+        special_tokens: Sequence[str] = (ENDOFTEXT,),
+        pattern: str = GPT2_PATTERN,
+        min_frequency: int = 2,
+        progress: bool = True,
+    ) -> BPETokenizer:
+        """Learn a byte-level BPE vocabulary from a text.
+
+        Ids 0..255 are the single bytes (id = byte value); each merge adds one token; the
+        special tokens take the last ids. The pair counts are updated incrementally (only
+        the words containing the merged pair are touched), and the most frequent pair is
+        found with a lazy max-heap, so a merge costs time proportional to the words it
+        changes, not to the corpus.
+
+        Args:
+            text: training corpus.
+            vocab_size: final vocabulary size including the 256 bytes and the special tokens.
+            special_tokens: strings given their own ids (never produced by merges).
+            pattern: pre-tokenizer regular expression (GPT-2's by default).
+            min_frequency: stop early when the best pair occurs fewer times than this.
+            progress: show a tqdm progress bar over merges.
+
+        Returns:
+            The trained tokenizer (``vocab_size`` may be smaller if ``min_frequency`` stops it).
+
+        Raises:
+            ValueError: ``vocab_size`` is smaller than 256 + the number of special tokens.
+
+        Ties between equally frequent pairs go to the smallest pair of ids, so training is
+        deterministic, and the merges are those of ``train_reference`` (tested).
+        """
+        n_merges = vocab_size - 256 - len(special_tokens)
+        if n_merges < 0:
+            raise ValueError(
+                f"vocab_size={vocab_size} is too small: byte-level BPE needs 256 byte tokens plus "
+                f"{len(special_tokens)} special token(s); pass vocab_size >= {256 + len(special_tokens)}"
+            )
+        pat = regex.compile(pattern)
+        word_counts = Counter(pat.findall(text))
+        words: list[list[int]] = [list(w.encode("utf-8")) for w in word_counts]
+        freqs: list[int] = list(word_counts.values())
+        vocab: list[bytes] = [bytes([b]) for b in range(256)]
+        ranks: dict[bytes, int] = {b: i for i, b in enumerate(vocab)}
+
+        pair_counts: dict[tuple[int, int], int] = defaultdict(int)
+        where: dict[tuple[int, int], set[int]] = defaultdict(set)
+        for wi, w in enumerate(words):
+            for pair in zip(w, w[1:], strict=False):
+                pair_counts[pair] += freqs[wi]
+                where[pair].add(wi)
+        heap = [(-c, p) for p, c in pair_counts.items()]
+        heapq.heapify(heap)
+
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_merges, desc="BPE merges", disable=not progress)
+        done = 0
+        while done < n_merges and heap:
+            neg, pair = heapq.heappop(heap)
+            count = pair_counts.get(pair, 0)
+            if count != -neg:  # stale heap entry: the count changed since it was pushed
+                if count > 0:
+                    heapq.heappush(heap, (-count, pair))
+                continue
+            if count < min_frequency:
+                break
+            merged = vocab[pair[0]] + vocab[pair[1]]
+            new_id = ranks.get(merged)
+            if new_id is None:  # a genuinely new token (else: same bytes via another path)
+                new_id = len(vocab)
+                vocab.append(merged)
+                ranks[merged] = new_id
+                done += 1
+                bar.update(1)
+            touched: dict[tuple[int, int], int] = {}
+            for wi in list(where[pair]):
+                w, f = words[wi], freqs[wi]
+                for p in zip(w, w[1:], strict=False):
+                    pair_counts[p] -= f
+                    touched[p] = pair_counts[p]
+                out, i = [], 0
+                while i < len(w):
+                    if i + 1 < len(w) and w[i] == pair[0] and w[i + 1] == pair[1]:
+                        out.append(new_id)
+                        i += 2
+                    else:
+                        out.append(w[i])
+                        i += 1
+                words[wi] = out
+                for p in zip(out, out[1:], strict=False):
+                    pair_counts[p] += f
+                    touched[p] = pair_counts[p]
+                    where[p].add(wi)
+            for p in touched:
+                c = pair_counts[p]
+                if c <= 0:
+                    pair_counts.pop(p, None)
+                    where.pop(p, None)
+                else:
+                    heapq.heappush(heap, (-c, p))
+            pair_counts.pop(pair, None)
+            where.pop(pair, None)
+        bar.close()
+        specials = {s: len(vocab) + i for i, s in enumerate(special_tokens)}
+        return cls(ranks, specials, pattern)
+
     # ------------------------------------------------------------------------------- files
     def to_dict(self) -> dict[str, Any]:
         tokens = [b"" for _ in range(len(self.ranks))]
@@ -444,3 +463,92 @@ class BPETokenizer(Tokenizer):
             raise TokenizerFileError(
                 f"{path} is not a valid BPE tokenizer file ({err}); save it again"
             ) from err
+
+    # ---------------------------------------------------------------------- GPT-2 files
+    @classmethod
+    def from_files(
+        cls, encoder_json: str | os.PathLike[str], vocab_bpe: str | os.PathLike[str]
+    ) -> BPETokenizer:
+        """Build GPT-2's tokenizer from its ``encoder.json`` and ``vocab.bpe``.
+
+        ``vocab.bpe`` lists the 50,000 merges in the order they were learned; the rank of a
+        token is 256 + its merge's line number, after the 256 single bytes in
+        ``bytes_to_unicode`` order. ``encoder.json`` must agree with those ranks (it is the
+        same vocabulary written as a dict); its extra entries are special tokens.
+
+        Args:
+            encoder_json: path to ``encoder.json`` (e.g. ``data.load("gpt2-bpe")["encoder.json"]``).
+            vocab_bpe: path to ``vocab.bpe``.
+
+        Raises:
+            FileNotFoundError: a file is missing.
+            TokenizerFileError: the two files disagree or are malformed.
+        """
+        byte_decoder = {c: b for b, c in bytes_to_unicode().items()}
+
+        def to_bytes(token: str, where: str) -> bytes:
+            try:
+                return bytes(byte_decoder[c] for c in token)
+            except KeyError as err:
+                raise TokenizerFileError(
+                    f"{where}: token {token!r} has a character outside GPT-2's byte alphabet; "
+                    "is this a GPT-2 style byte-level BPE file?"
+                ) from err
+
+        with open(vocab_bpe, encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
+        # The first 256 ranks are the single bytes in bytes_to_unicode's order.
+        ranks = {bytes([b]): i for i, b in enumerate(bytes_to_unicode())}
+        for lineno, line in enumerate(lines):
+            if not line or (lineno == 0 and line.startswith("#version")):
+                continue
+            parts = line.split(" ")
+            if len(parts) != 2:
+                raise TokenizerFileError(
+                    f"{vocab_bpe}:{lineno + 1}: expected two tokens separated by a space, got {line!r}"
+                )
+            merged = to_bytes(parts[0], str(vocab_bpe)) + to_bytes(parts[1], str(vocab_bpe))
+            ranks[merged] = len(ranks)
+        with open(encoder_json, encoding="utf-8") as fh:
+            try:
+                encoder = json.load(fh)
+            except json.JSONDecodeError as err:
+                raise TokenizerFileError(f"{encoder_json} is not valid JSON ({err})") from err
+        special = {}
+        for token, i in encoder.items():
+            if token.startswith("<|") and token.endswith("|>"):
+                special[token] = i
+                continue
+            b = to_bytes(token, str(encoder_json))
+            if ranks.get(b) != i:
+                raise TokenizerFileError(
+                    f"{encoder_json} gives {token!r} id {i}, but {vocab_bpe} ranks it "
+                    f"{ranks.get(b)}; the two files are not from the same tokenizer"
+                )
+        if len(encoder) - len(special) != len(ranks):
+            raise TokenizerFileError(
+                f"{encoder_json} has {len(encoder) - len(special)} tokens but {vocab_bpe} "
+                f"defines {len(ranks)}; the files are truncated or do not match"
+            )
+        return cls(ranks, special, GPT2_PATTERN)
+
+
+def bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's reversible map from the 256 byte values to printable Unicode characters.
+
+    ``vocab.bpe`` and ``encoder.json`` store tokens as strings of these characters (printable
+    bytes map to themselves; the others, like space and control bytes, to ``chr(256 + n)``),
+    which avoids whitespace and control characters inside the files.
+    """
+    printable = (
+        list(range(ord("!"), ord("~") + 1))
+        + list(range(ord("¡"), ord("¬") + 1))
+        + list(range(ord("®"), ord("ÿ") + 1))
+    )
+    mapping = {b: chr(b) for b in printable}
+    n = 0
+    for b in range(256):
+        if b not in mapping:
+            mapping[b] = chr(256 + n)
+            n += 1
+    return mapping

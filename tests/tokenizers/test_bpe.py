@@ -1,4 +1,5 @@
-"""BPETokenizer: GPT-2 parity with tiktoken, round trips, training, special tokens, save/load."""
+"""BPETokenizer: GPT-2 parity with tiktoken, round trips, training (the reference trainer
+and the fast one learn the same merges), special tokens, save/load."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ import pytest
 
 from lmbook import data
 from lmbook.tokenizers import BPETokenizer, TokenizerFileError
-from lmbook.tokenizers.bpe import bytes_to_unicode
-
-tiktoken = pytest.importorskip("tiktoken")
+from lmbook.tokenizers.bpe import bytes_to_unicode, get_stats, merge, train_reference
 
 # tiktoken's own gpt2 pattern (possessive quantifiers; equivalent to GPT-2's original one).
 TIKTOKEN_GPT2_PAT = (
@@ -51,6 +50,7 @@ def tok(gpt2_files):
 
 @pytest.fixture(scope="module")
 def reference(gpt2_files):
+    tiktoken = pytest.importorskip("tiktoken")
     from tiktoken.load import data_gym_to_mergeable_bpe_ranks
 
     ranks = data_gym_to_mergeable_bpe_ranks(
@@ -221,3 +221,48 @@ def test_constructor_validation():
     ranks = {bytes([b]): b for b in range(256)}
     with pytest.raises(ValueError, match="already uses"):
         BPETokenizer(ranks, {"<s>": 3})
+
+
+# -------------------------------------------------------------------- reference trainer
+
+
+def test_get_stats_and_merge_worked_example():
+    assert get_stats([1, 2, 3, 1, 2]) == {(1, 2): 2, (2, 3): 1, (3, 1): 1}
+    counts = get_stats([1, 2])
+    assert get_stats([1, 2, 9], counts) is counts and counts == {(1, 2): 2, (2, 9): 1}
+    assert merge([1, 2, 3, 1, 2], (1, 2), 4) == [4, 3, 4]
+    assert merge([7, 7, 7], (7, 7), 8) == [8, 7]  # left to right, no overlap
+    assert merge([], (1, 2), 3) == []
+
+
+@pytest.mark.parametrize("start", [0, 500_000])
+def test_reference_trainer_learns_the_fast_trainers_merges(start):
+    text = data.load("shakespeare")[start : start + 3000]
+    slow = train_reference(text, vocab_size=400)
+    fast = BPETokenizer.train(text, 400, special_tokens=(), min_frequency=1, progress=False)
+    assert len(slow) == 400 - 256
+    assert fast.merges == slow  # same pairs, same ids, same order
+    assert list(fast.merges) == list(slow)
+
+
+def test_reference_trainer_breaks_ties_like_the_fast_one():
+    # every pair occurs once: the order is decided by the tie rule alone
+    text = "zyxwvu"
+    fast = BPETokenizer.train(text, 260, special_tokens=(), min_frequency=1, progress=False)
+    assert train_reference(text, 260) == fast.merges
+    assert next(iter(fast.merges)) == (ord("v"), ord("u"))  # the smallest ids first
+
+
+def test_reference_trainer_stops_when_nothing_is_left_to_merge():
+    assert train_reference("ab ab", vocab_size=1000) == {(97, 98): 256, (32, 256): 257}
+
+
+def test_gpt2_merges_are_vocab_bpe(tok, gpt2_files):
+    lines = gpt2_files["vocab.bpe"].read_text(encoding="utf-8").split("\n")[1:]
+    byte_decoder = {c: b for b, c in bytes_to_unicode().items()}
+    merges = tok.merges
+    assert len(merges) == 50000
+    for (left, right), rank in list(merges.items())[::997]:  # a sample across the file
+        a, b = lines[rank - 256].split(" ")
+        assert tok.token_bytes(left) == bytes(byte_decoder[c] for c in a)
+        assert tok.token_bytes(right) == bytes(byte_decoder[c] for c in b)
