@@ -281,6 +281,17 @@ def test_compare_reports_the_paired_ratio():
     a, b, clock = _fake_clock_variants([2.0, 4.0, 2.0, 6.0, 2.0], [1.0, 2.0, 1.0, 3.0, 1.0])
     res = compute.compare(a, b, names=("slow", "fast"), rounds=5, warmup=0, clock=clock)
     assert str(res).startswith("fast is 2.00x faster than slow")
+    # the numbers read in the sentence's order: the faster variant's median first
+    assert "IQR 2.00-2.00; medians 1 s vs 2 s" in str(res)
+
+
+def test_table_prints_no_speedup_its_medians_contradict():
+    # the same uneven rounds as below: paired ratio says a, medians say b
+    a, b, clock = _fake_clock_variants([1, 1, 9, 9, 9], [1.1, 1.1, 9.5, 9.5, 1.0])
+    res = compute.benchmark({"b": b, "a": a}, rounds=5, warmup=0, clock=clock)
+    rows = dict(line.split(None, 1) for line in res.table(unit="s").splitlines()[1:])
+    assert rows["a"].split()[1:] == ["~1x", "(no", "consistent", "difference)"]
+    assert rows["b"].split()[1] == "1.00x"  # the reference
 
 
 def test_compare_refuses_a_speedup_when_medians_and_ratio_disagree():

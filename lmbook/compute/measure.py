@@ -109,15 +109,30 @@ class Comparison:
         a, b = self.names
         med_a, med_b = statistics.median(self.times_a), statistics.median(self.times_b)
         low, high = self.spread
-        detail = (
-            f"paired median ratio over {len(self.times_a)} rounds, IQR {low:.2f}-{high:.2f}; "
-            f"medians {_seconds(med_a)} vs {_seconds(med_b)}"
-        )
+        rounds = len(self.times_a)
         if not self.consistent:
-            return f"no consistent difference between {a} and {b} ({a}/{b} {detail})"
+            return (
+                f"no consistent difference between {a} and {b} ({b}/{a} time ratio "
+                f"{self.ratio:.2f}, IQR {low:.2f}-{high:.2f} over {rounds} rounds; "
+                f"medians {_seconds(med_a)} vs {_seconds(med_b)})"
+            )
+        # The sentence names the faster variant first; the ratio, its spread and the medians
+        # are given in that same order, so every number reads the way the sentence does.
         if self.ratio > 1:
-            return f"{a} is {self.ratio:.2f}x faster than {b} ({detail})"
-        return f"{b} is {1.0 / self.ratio:.2f}x faster than {a} ({detail})"
+            fast, slow, ratio, spread, meds = a, b, self.ratio, (low, high), (med_a, med_b)
+        else:
+            fast, slow, ratio, spread, meds = (
+                b,
+                a,
+                1 / self.ratio,
+                (1 / high, 1 / low),
+                (med_b, med_a),
+            )
+        return (
+            f"{fast} is {ratio:.2f}x faster than {slow} (paired median ratio over {rounds} "
+            f"rounds, IQR {spread[0]:.2f}-{spread[1]:.2f}; medians {_seconds(meds[0])} vs "
+            f"{_seconds(meds[1])})"
+        )
 
 
 @dataclass
@@ -153,14 +168,25 @@ class BenchmarkResult:
         return Comparison((a, b), tuple(self.times[a]), tuple(self.times[b]))
 
     def table(self, unit: str = "ms") -> str:
-        """A small text table: median time per call and speedup against the reference."""
+        """A small text table: median time per call and speedup against the reference.
+
+        A variant whose paired ratio, medians and spread do not agree on a direction
+        against the reference (:attr:`Comparison.consistent`) gets "~1x (no consistent
+        difference)" instead of a number, so the table never prints a speed-up its own
+        medians contradict.
+        """
         scale = {"s": 1.0, "ms": 1e3, "us": 1e6}[unit]
         width = max(len(n) for n in self.times)
         lines = [f"{'variant':<{width}}  median {unit:>3}  speedup vs {self.reference}"]
         for name in self.times:
-            lines.append(
-                f"{name:<{width}}  {self.median(name) * scale:10.3f}  {self.speedup(name):6.2f}x"
-            )
+            median = f"{self.median(name) * scale:10.3f}"
+            if name == self.reference:
+                speedup = f"{1.0:6.2f}x"
+            elif len(self.times[name]) >= 3 and not self.compare(name, self.reference).consistent:
+                speedup = "   ~1x (no consistent difference)"
+            else:
+                speedup = f"{self.speedup(name):6.2f}x"
+            lines.append(f"{name:<{width}}  {median}  {speedup}")
         return "\n".join(lines)
 
 
