@@ -160,7 +160,7 @@ def test_sampling_explorer_distribution_and_sample():
     from lmbook.tokenizers import CharTokenizer
 
     text = "to be or not to be, that is the question"
-    tok = CharTokenizer.train(text) if hasattr(CharTokenizer, "train") else CharTokenizer(text)
+    tok = CharTokenizer.train(text)
     torch.manual_seed(0)
     model = GPT(GPTConfig.preset("tiny", vocab_size=tok.vocab_size)).eval()
     ids = tok.encode("to be")
