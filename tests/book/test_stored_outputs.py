@@ -118,3 +118,98 @@ def test_no_two_stored_runs_overlap():
         "quiet measurements; re-run one of each pair with `make execute NOTEBOOKS=...` "
         "(it takes a lock):\n" + "\n".join(overlaps)
     )
+
+
+# --- Speed-ups: a printed speed-up must agree in direction with the times printed beside it.
+_UNIT_S = {"ns": 1e-9, "µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s?(ns|µs|us|ms|s)\b")
+# lmbook.compute.compare's sentence: "a is 1.46x faster than b (...; medians 1.2 ms vs 1.8 ms)"
+_COMPARE = re.compile(
+    r"is (\d+(?:\.\d+)?)x faster than .*?IQR (\d+(?:\.\d+)?)-(\d+(?:\.\d+)?); "
+    r"medians (\d+(?:\.\d+)?) ?(ns|µs|us|ms|s) vs (\d+(?:\.\d+)?) ?(ns|µs|us|ms|s)\)"
+)
+# lmbook.compute's BenchmarkResult.table(): "variant  median ms  speedup vs <reference>"
+_TABLE_HEADER = re.compile(r"^\s*variant\s+median\s+(ns|µs|us|ms|s)\s+speedup vs (.+?)\s*$")
+# Any other line: "... speed-up 1.8x" with exactly two durations, the baseline's first.
+_SPEEDUP = re.compile(r"(?i)speed-?up\s*(?:of\s*)?(\d+(?:\.\d+)?)\s?x")
+
+
+def _seconds(value: str, unit: str) -> float:
+    return float(value) * _UNIT_S[unit]
+
+
+def speedup_contradictions(text: str) -> list[str]:
+    """Lines of ``text`` that print a speed-up its own times contradict (in direction)."""
+    bad = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if m := _COMPARE.search(line):
+            ratio, low = float(m[1]), float(m[2])
+            fast, slow = _seconds(m[4], m[5]), _seconds(m[6], m[7])
+            if not (ratio > 1 and low > 1 and fast < slow):
+                bad.append(line.strip())
+        elif m := _TABLE_HEADER.match(line):
+            unit, reference = m[1], m[2]
+            rows = {}
+            for row in lines[i + 1 :]:
+                if "no consistent difference" in row:
+                    continue  # the table refused to claim a speed-up for this row
+                parts = row.split()  # "<name, may hold spaces>  <median>  <speedup>x"
+                try:
+                    median, speedup = float(parts[-2]), float(parts[-1].removesuffix("x"))
+                except (IndexError, ValueError):
+                    break
+                rows[" ".join(parts[:-2])] = (median, speedup)
+            if reference not in rows:
+                continue
+            ref_median = rows[reference][0]
+            for name, (median, speedup) in rows.items():
+                if (speedup > 1 and median > ref_median) or (speedup < 1 and median < ref_median):
+                    bad.append(
+                        f"{name}: median {median} {unit} vs {reference} {ref_median}, "
+                        f"speedup {speedup}x"
+                    )
+        elif m := _SPEEDUP.search(line):
+            times = _DURATION.findall(line[: m.start()])
+            if len(times) == 2:
+                before, after = (_seconds(v, u) for v, u in times)
+                ratio = float(m[1])
+                if (ratio > 1 and after > before) or (ratio < 1 and after < before):
+                    bad.append(line.strip())
+    return bad
+
+
+def test_speedup_check_catches_contradictions():
+    assert speedup_contradictions(
+        "a is 1.46x faster than b (paired median ratio over 7 rounds, IQR 1.20-1.60; "
+        "medians 2.1 ms vs 1.8 ms)"
+    )
+    assert not speedup_contradictions(
+        "a is 1.46x faster than b (paired median ratio over 7 rounds, IQR 1.20-1.60; "
+        "medians 1.2 ms vs 1.8 ms)"
+    )
+    table = (
+        "variant  median  ms  speedup vs no cache\nno cache  10.0  1.00x\nKV cache  12.0  1.46x\n"
+    )
+    assert speedup_contradictions(table) == [
+        "KV cache: median 12.0 ms vs no cache 10.0, speedup 1.46x"
+    ]
+    assert not speedup_contradictions(table.replace("12.0", "7.0"))
+    assert speedup_contradictions("without cache 0.11 s, with cache 0.19 s, speed-up 1.8x")
+    assert not speedup_contradictions("without cache 0.19 s, with cache 0.11 s, speed-up 1.8x")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=_rel)
+def test_no_speedup_contradicts_its_times(path):
+    nb = _load(path)
+    found = [
+        f"cell {index}: {line}"
+        for index, cell in enumerate(nb["cells"])
+        for text in _output_texts(cell)
+        for line in speedup_contradictions(text)
+    ]
+    assert not found, (
+        f"{_rel(path)}: a printed speed-up disagrees with the times printed beside it (time "
+        "with lmbook.compute.compare / benchmark(...).table(), which refuse such claims):\n"
+        + "\n".join(found)
+    )
