@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 JB := $(VENV)/bin/jupyter-book
 STAMP := $(VENV)/.installed
+# pip itself is pinned too (pip freeze does not list it).
+PIP_VERSION := 26.3
 NPROC := $(shell nproc 2>/dev/null || echo 2)
 
 # The book's stored outputs and CI use the CPU profile; progress bars stay out of outputs.
@@ -20,23 +22,54 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 NB_ENV := OMP_NUM_THREADS=1
 
 .PHONY: help install vendor data book book-strict test test-unit test-notebooks test-browser \
-        lint execute benchmarks clean
+        lint execute benchmarks clean lock doctor test-min
 
 help:
 	@echo "make book      build the HTML book into _build/html (sets everything up)"
 	@echo "make test      run every check CI runs: unit tests, notebooks, strict build, browser"
 	@echo "make execute   re-execute every notebook on the CPU and store its outputs"
 	@echo "make benchmarks  print the performance ratios (benchmarks/)"
+	@echo "make doctor    print versions (against the lock), torch build, device: for bug reports"
+	@echo "make lock      re-resolve requirements*.txt into requirements*.lock (UPGRADE=1: newest)"
 
-$(STAMP): requirements.txt requirements-data.txt constraints.txt pyproject.toml
+# The venv holds exactly the lock: every package at its pinned version, checked by hash
+# (`pip freeze` equals requirements.lock + requirements-data.lock, lmbook aside).
+$(STAMP): requirements.lock requirements-data.lock pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -c constraints.txt -r requirements.txt
-	$(PIP) install -q --no-deps -r requirements-data.txt
+	$(PIP) install -q pip==$(PIP_VERSION)
+	$(PIP) install -q --require-hashes -r requirements.lock
+	$(PIP) install -q --require-hashes --no-deps -r requirements-data.lock
 	$(PIP) install -q --no-deps -e .
 	@touch $@
 
 install: $(STAMP)
+
+# `make lock` re-resolves requirements.txt (+ constraints.txt, pyproject.toml's dependencies) and
+# requirements-data.txt into the two lock files, with uv (pinned; installed into .cache/uv).
+# uv does not read pip.conf, so it gets pip's find-links and extra indexes (where the CPU
+# torch wheel lies) from `pip config`; unsafe-best-match picks the best version across all
+# indexes, as pip does (uv's default stops at the first index that has the package).
+UV_VERSION := 0.13.8
+UV := .cache/uv/bin/uv
+LOCK_FIND_LINKS ?= $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
+LOCK_EXTRA_INDEX ?= $(shell $(PYTHON) -m pip config get global.extra-index-url 2>/dev/null)
+UV_COMPILE = $(UV) pip compile -q --generate-hashes --python $(PYTHON) \
+	$(foreach u,$(LOCK_FIND_LINKS),--find-links $(u)) \
+	$(foreach u,$(LOCK_EXTRA_INDEX),--extra-index-url $(u)) \
+	--index-strategy unsafe-best-match --no-emit-index-url --no-emit-find-links
+
+$(UV):
+	$(PYTHON) -m venv .cache/uv
+	.cache/uv/bin/pip install -q uv==$(UV_VERSION)
+
+# `make lock` keeps the locked versions that still satisfy the requirements (the smallest
+# change after an edit of requirements*.txt); `make lock UPGRADE=1` moves all to the newest.
+lock: $(UV)
+	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) --custom-compile-command "make lock" \
+	    requirements.txt pyproject.toml -c constraints.txt -o requirements.lock
+	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) --custom-compile-command "make lock" --no-deps \
+	    requirements-data.txt -o requirements-data.lock
+	@echo "lock: now run \`make install\` (it reinstalls from the new lock) and \`make test\`"
 
 vendor:
 	@bash .ci/vendor.sh
@@ -70,6 +103,30 @@ test: lint test-unit test-notebooks test-browser
 
 execute: $(STAMP) data
 	$(NB_ENV) $(PY) .ci/execute.py $(NOTEBOOKS)
+
+# The floors of pyproject.toml, tested: a scratch venv gets the LOWEST version of each of lmbook's
+# direct requirements, extras included (uv's lowest-direct resolution; torch's floor comes from
+# PyPI as its CUDA build, ~3 GB, which runs on the CPU), pytest at the lock's versions, and runs
+# the unit tests. A floor that fails here is raised in pyproject.toml, not left in place.
+MIN_VENV := .cache/min-venv
+TEST_MIN_ARGS ?= tests/ -m "not slow" -n $(NPROC)
+test-min: $(UV) data
+	rm -rf $(MIN_VENV) && $(PYTHON) -m venv $(MIN_VENV)
+	grep -E '^(pytest|pytest-xdist|pytest-timeout|packaging)==' requirements.lock \
+	    | sed 's/ .*//' > $(MIN_VENV)/test-tools.in
+	$(UV_COMPILE) --resolution lowest-direct --all-extras --no-header \
+	    pyproject.toml $(MIN_VENV)/test-tools.in -o $(MIN_VENV)/requirements-min.lock
+	$(MIN_VENV)/bin/pip install -q pip==$(PIP_VERSION)
+	$(MIN_VENV)/bin/pip install -q --require-hashes -r $(MIN_VENV)/requirements-min.lock
+	$(MIN_VENV)/bin/pip install -q --require-hashes --no-deps -r requirements-data.lock
+	@grep -E '^(torch|numpy|transformers|tiktoken|gensim|scipy|matplotlib)==' \
+	    $(MIN_VENV)/requirements-min.lock | sed 's/ .*//' | tr '\n' ' '; echo
+	@# lmbook itself is imported from this tree (`python -m` puts it on sys.path)
+	$(MIN_VENV)/bin/python -m pytest $(TEST_MIN_ARGS) -q -p no:cacheprovider
+
+# What a bug report needs: versions against the lock, torch build, device, bf16, threads, CPU.
+doctor: $(STAMP)
+	@$(PY) -m lmbook.env
 
 benchmarks: $(STAMP) data
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
