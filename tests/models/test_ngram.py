@@ -148,10 +148,10 @@ def test_modified_discounts_follow_chen_goodman():
 
     def d(m, a):
         if m < 3:
-            return lm._discounts[m][min(a, 3)]  # lower orders: checked via normalization
+            return lm._smoother.discounts[m][min(a, 3)]  # lower orders: checked via normalization
         return 0.0 if a == 0 else expected[min(a, 3) - 1]
 
-    np.testing.assert_allclose(lm._discounts[3][1:], expected)
+    np.testing.assert_allclose(lm._smoother.discounts[3][1:], expected)
     for ctx in ["ab", "ee", "ca"]:
         for w in "abcde":
             assert lm.prob(w, ctx) == pytest.approx(_reference_kn(corpus, 3, ctx, w, d), rel=1e-12)
@@ -204,7 +204,7 @@ def test_sparse_large_int_ids_use_the_search_path():
     big = [10**9 + 7 * t for t in (0, 1, 0, 2, 1, 0)]
     lm = NGramLM(2).fit([big])
     small = NGramLM(2).fit([[0, 1, 0, 2, 1, 0]])
-    assert lm._lut is None and small._lut is not None
+    assert lm._vocab.lut is None and small._vocab.lut is not None
     assert lm.perplexity(big[:4]) == pytest.approx(small.perplexity([0, 1, 0, 2]))
     assert lm.prob(10**9 + 7, [10**9]) == pytest.approx(small.prob(1, [0]))
 
