@@ -2,11 +2,12 @@
 
 The book trains lmbook's ``Seq2SeqTransformer`` (Vaswani et al. 2017) on
 parallel EN-FR Bible verses (KJV and Segond, both public domain). This module
-prepares those pairs (word tokenization, length filter, padded id tensors) and
-gives the baseline every neural system should beat: translate each word on its
-own with a bilingual dictionary learned from alignment counts by IBM Model 1
-(Brown et al. 1993), the expectation-maximisation aligner that statistical MT
-started from.
+prepares those pairs (word tokenization, length filter, de-duplication, padded id
+tensors) and gives the two baselines every neural system should beat: translate each
+word on its own with a bilingual dictionary learned from alignment counts by IBM
+Model 1 (Brown et al. 1993), the expectation-maximisation aligner that statistical MT
+started from; and *retrieval*: answer with the French of the most similar training
+sentence (BM25 over the English side), the translation-memory baseline.
 
 Introduced in: Chapter 6 (6.2 machine translation).
 """
@@ -22,8 +23,10 @@ import torch
 from lmbook.data.batching import pad_batch
 
 __all__ = [
+    "RetrievalTranslator",
     "WordByWordTranslator",
     "decode_output",
+    "dedupe_pairs",
     "detokenize",
     "encode_pairs",
     "filter_pairs",
@@ -74,6 +77,23 @@ def filter_pairs(
     for src, tgt in pairs:
         n_src, n_tgt = len(word_tokenize(src)), len(word_tokenize(tgt))
         if min(n_src, n_tgt) >= max(min_words, 1) and max(n_src, n_tgt) <= max_words:
+            kept.append((src, tgt))
+    return kept
+
+
+def dedupe_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Keep the first pair for each source text (whitespace-normalised), in order.
+
+    Repeated verses ("And the LORD spake unto Moses, saying,") would otherwise land on both
+    sides of a train/test split, and a test sentence seen in training measures memory, not
+    translation. De-duplicate *before* splitting.
+    """
+    seen: set[str] = set()
+    kept = []
+    for src, tgt in pairs:
+        key = " ".join(src.split())
+        if key not in seen:
+            seen.add(key)
             kept.append((src, tgt))
     return kept
 
@@ -147,7 +167,9 @@ class WordByWordTranslator:
 
     Args:
         iterations: EM iterations (5 is the classic choice; it converges quickly).
-        lowercase: lowercase words before counting.
+        lowercase: lowercase words before counting. The output is then lowercase too,
+            which case-sensitive BLEU counts as wrong ("éternel" vs "Éternel"): compare
+            systems with ``lowercase=False``, or score every system case-insensitively.
 
     Example:
         >>> m = WordByWordTranslator().fit([("the house", "la maison"), ("the car", "la voiture")])
@@ -216,3 +238,40 @@ class WordByWordTranslator:
         if not self.dictionary:
             raise ValueError("the translator is not fitted; call fit(pairs) first")
         return detokenize([self.dictionary.get(w, w) for w in self._words(text)])
+
+
+class RetrievalTranslator:
+    """Translation memory: answer with the target side of the most similar training pair.
+
+    The source sentence is looked up with BM25 (``lmbook.tasks.retrieval.BM25``) among
+    the training sources; its stored translation is returned unchanged. In a corpus full
+    of formulas (Bible verses, legal text, software strings) this baseline is strong, and a
+    neural model that does not beat it has learnt less than a lookup table.
+
+    Args:
+        pairs: (source, target) training pairs.
+        k1, b: BM25 parameters.
+
+    Example:
+        >>> m = RetrievalTranslator([("the house", "la maison"), ("the car", "la voiture")])
+        >>> m.translate("a red car")
+        'la voiture'
+    """
+
+    def __init__(self, pairs: Sequence[tuple[str, str]], k1: float = 1.5, b: float = 0.75):
+        from lmbook.tasks.retrieval import BM25
+
+        if not pairs:
+            raise ValueError("RetrievalTranslator needs at least one (source, target) pair")
+        self.pairs = list(pairs)
+        self.index = BM25([src for src, _ in self.pairs], k1=k1, b=b, tokenize=_keywords)
+
+    def translate(self, text: str) -> str:
+        """The target side of the training pair whose source is most similar to ``text``."""
+        _, i = self.index.search(text, k=1)[0]
+        return self.pairs[i][1]
+
+
+def _keywords(text: str) -> list[str]:
+    # all lowercased words and numbers, function words included: they are the formulas
+    return [w for w in word_tokenize(text) if w[0].isalnum()]

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from lmbook.tasks.translation import (
+    RetrievalTranslator,
     WordByWordTranslator,
+    dedupe_pairs,
     detokenize,
     encode_pairs,
     filter_pairs,
@@ -71,3 +73,28 @@ def test_decode_output_strips_bos_and_stops_at_eos():
     dec = lambda ids: "".join(chr(96 + i) for i in ids)  # noqa: E731
     assert decode_output(dec, torch.tensor([1, 3, 4, 2, 2, 5]), bos_id=1, eos_id=2) == "cd"
     assert decode_output(dec, [3, 4], bos_id=1, eos_id=2) == "cd"  # no BOS, never finished
+
+
+def test_dedupe_pairs_keeps_first_per_source():
+    pairs = [("And God said,", "Dieu dit:"), ("Amen.", "Amen!"), ("And  God said,", "Et Dieu dit")]
+    assert dedupe_pairs(pairs) == [("And God said,", "Dieu dit:"), ("Amen.", "Amen!")]
+
+
+def test_retrieval_translator_returns_the_nearest_training_target():
+    pairs = [
+        ("the house of the king", "la maison du roi"),
+        ("the car", "la voiture"),
+        ("and the LORD said", "et l'Éternel dit"),
+    ]
+    m = RetrievalTranslator(pairs)
+    assert m.translate("And the Lord said unto Moses") == "et l'Éternel dit"
+    assert m.translate("a red car") == "la voiture"
+    assert m.translate("the king's house") == "la maison du roi"
+    with pytest.raises(ValueError, match="at least one"):
+        RetrievalTranslator([])
+
+
+def test_word_by_word_keeps_case_when_asked():
+    pairs = [("LORD", "Éternel"), ("The LORD", "L'Éternel")] * 3
+    assert WordByWordTranslator(lowercase=False).fit(pairs).translate("LORD") == "Éternel"
+    assert WordByWordTranslator().fit(pairs).translate("LORD") == "éternel"

@@ -1,0 +1,80 @@
+"""BM25 keyword retrieval, recall@k and the book's held-out questions."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from lmbook.tasks.book_questions import BOOK_QUESTIONS
+from lmbook.tasks.retrieval import BM25, book_chunks, keyword_tokenize, recall_at_k
+
+DOCS = ["the cat sat on the mat", "a dog barked at the cat", "dogs and cats", "the end"]
+
+
+def test_keyword_tokenize_drops_stopwords_and_case():
+    assert keyword_tokenize("Why divide by the square root of d_k?") == [
+        "divide",
+        "square",
+        "root",
+        "d",
+        "k",
+    ]
+
+
+def test_bm25_matches_the_formula_by_hand():
+    bm = BM25(DOCS, k1=1.2, b=0.75)
+    # "cat": in documents 0 and 1 (n = 2 of N = 4); document 0 has words cat sat mat (3 words)
+    lengths = [3, 3, 2, 1]  # after stopwords: [cat sat mat] [dog barked cat] [dogs cats] [end]
+    avgdl = sum(lengths) / 4
+    idf = math.log(1 + (4 - 2 + 0.5) / (2 + 0.5))
+    want = idf * 1 * 2.2 / (1 + 1.2 * (1 - 0.75 + 0.75 * 3 / avgdl))
+    s = bm.scores("cat")
+    assert s[0] == pytest.approx(want) and s[1] == pytest.approx(want)
+    assert s[2] == 0.0 and s[3] == 0.0  # "cats" is another word: no stemming
+
+
+def test_bm25_rare_words_and_length():
+    bm = BM25(DOCS)
+    assert bm.search("barked", k=1)[0][1] == 1  # the only document with the word
+    # a repeated word saturates: twice "cat" scores less than two different matching words
+    bm2 = BM25(["cat cat", "cat dog", "bird"], k1=1.2, b=0.0)
+    s = bm2.scores("cat dog")
+    assert s[1] > s[0] > s[2] == 0.0
+    # longer documents are penalised when b > 0
+    bm3 = BM25(["cat", "cat fish bird tree"], b=1.0)
+    s3 = bm3.scores("cat")
+    assert s3[0] > s3[1]
+    flat = BM25(["cat", "cat fish bird tree"], b=0.0).scores("cat")
+    assert flat[0] == pytest.approx(flat[1])  # b = 0: length does not matter
+
+
+def test_bm25_search_order_and_errors():
+    bm = BM25(DOCS)
+    hits = bm.search("cat dog", k=4)
+    assert [i for _, i in hits][:1] == [1]  # the document with both words first
+    assert [s for s, _ in hits] == sorted((s for s, _ in hits), reverse=True)
+    with pytest.raises(ValueError, match="k must be"):
+        bm.search("cat", k=0)
+    with pytest.raises(TypeError, match="wrap it"):
+        BM25("one document")
+    with pytest.raises(ValueError, match="at least one"):
+        BM25([])
+
+
+def test_recall_at_k():
+    ranked = [[3, 1, 2], [0, 2, 1], [2, 0, 1]]
+    gold = [1, 0, 1]
+    assert recall_at_k(ranked, gold, 1) == pytest.approx(1 / 3)
+    assert recall_at_k(ranked, gold, 2) == pytest.approx(2 / 3)
+    assert recall_at_k(ranked, gold, 3) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="one each"):
+        recall_at_k(ranked, gold[:2], 1)
+
+
+def test_book_questions_name_pages_that_exist():
+    chapters = Path(__file__).resolve().parents[2] / "chapters"
+    pages = {c.source for c in book_chunks(chapters)}
+    assert len(BOOK_QUESTIONS) >= 50
+    assert len({q for q, _ in BOOK_QUESTIONS}) == len(BOOK_QUESTIONS)  # no duplicates
+    missing = {p for _, p in BOOK_QUESTIONS if p not in pages}
+    assert not missing, f"questions point at pages that are not in the book: {missing}"
