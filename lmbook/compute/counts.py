@@ -125,38 +125,38 @@ class ModelShape:
         from lmbook.models.gpt import GPTConfig
         from lmbook.models.seq2seq import Seq2SeqConfig
 
+        specific: dict[str, Any]
         if isinstance(config, BertConfig):
-            return cls(
-                n_layers=config.n_layers,
-                d_model=config.d_model,
-                n_heads=config.n_heads,
-                vocab_size=config.vocab_size,
-                block_size=config.max_position,
-                d_ff=config.d_ff,
-                type_vocab_size=config.type_vocab_size,
-                name=name,
-            )
-        if isinstance(config, GPTConfig):
-            return cls(
-                n_layers=config.n_layers,
-                d_model=config.d_model,
-                n_heads=config.n_heads,
-                vocab_size=config.vocab_size,
-                block_size=config.block_size,
-                d_ff=config.d_ff,
-                n_kv_heads=config.n_kv_heads,
-                bias=config.bias,
-                tie_embeddings=config.tie_embeddings,
-                name=name,
-            )
-        if isinstance(config, Seq2SeqConfig):
+            specific = {
+                "block_size": config.max_position,
+                "type_vocab_size": config.type_vocab_size,
+            }
+        elif isinstance(config, GPTConfig):
+            specific = {
+                "block_size": config.block_size,
+                "n_kv_heads": config.n_kv_heads,
+                "bias": config.bias,
+                "tie_embeddings": config.tie_embeddings,
+            }
+        elif isinstance(config, Seq2SeqConfig):
             raise ValueError(
                 "ModelShape describes one stack of blocks; an encoder-decoder has two and "
                 "cross-attention. Count a Seq2SeqTransformer with count_parameters(model)"
             )
-        raise TypeError(
-            f"ModelShape.from_config takes a GPTConfig or BertConfig, got {type(config).__name__}; "
-            "for another model build ModelShape(n_layers, d_model, n_heads, vocab_size, block_size)"
+        else:
+            raise TypeError(
+                f"ModelShape.from_config takes a GPTConfig or BertConfig, got "
+                f"{type(config).__name__}; for another model build "
+                "ModelShape(n_layers, d_model, n_heads, vocab_size, block_size)"
+            )
+        return cls(
+            n_layers=config.n_layers,
+            d_model=config.d_model,
+            n_heads=config.n_heads,
+            vocab_size=config.vocab_size,
+            d_ff=config.d_ff,
+            name=name,
+            **specific,
         )
 
 

@@ -193,6 +193,17 @@ class NGramLM:
         p = self.prob(token, context)
         return math.log(p) if p > 0 else -math.inf
 
+    def _encode_corpus(self, sequences: Iterable[Any]) -> tuple[np.ndarray, ...]:
+        """Encode and pad sequences to score: ids x, sequence starts, predicted positions."""
+        self._check_fitted()
+        if isinstance(sequences, str | bytes):
+            raise ValueError("expected a list of sequences, got a str; wrap it: [text]")
+        encoded = [self._vocab.encode(s) for s in sequences]
+        if not encoded:
+            raise ValueError("no sequences to score; pass a non-empty list")
+        x, start, predicted = pad_and_concat(encoded, self.n)
+        return x, start, np.flatnonzero(predicted)
+
     def sequence_log_prob(self, sequences: Iterable[Any]) -> tuple[float, int]:
         """Total natural-log probability of whole sequences, each ended by ``</s>``.
 
@@ -203,14 +214,7 @@ class NGramLM:
             (sum of log P over every predicted token, number of predicted tokens). Each
             sequence contributes ``len(seq) + 1`` tokens (its ``</s>`` included).
         """
-        self._check_fitted()
-        if isinstance(sequences, str | bytes):
-            raise ValueError("expected a list of sequences, got a str; wrap it: [text]")
-        encoded = [self._vocab.encode(s) for s in sequences]
-        if not encoded:
-            raise ValueError("no sequences to score; pass a non-empty list")
-        x, start, predicted = pad_and_concat(encoded, self.n)
-        targets = np.flatnonzero(predicted)
+        x, start, targets = self._encode_corpus(sequences)
         p = self._scores(x, start, targets)
         with np.errstate(divide="ignore"):
             return float(np.log(p).sum()), len(targets)
@@ -338,14 +342,7 @@ class NGramLM:
         Returns:
             one :class:`SparsityStats` per order, unigrams first.
         """
-        self._check_fitted()
-        if isinstance(test_sequences, str | bytes):
-            raise ValueError("expected a list of sequences, got a str; wrap it: [text]")
-        encoded = [self._vocab.encode(s) for s in test_sequences]
-        if not encoded:
-            raise ValueError("no test sequences; pass a non-empty list")
-        x, start, predicted = pad_and_concat(encoded, self.n)
-        targets = np.flatnonzero(predicted)
+        x, start, targets = self._encode_corpus(test_sequences)
         return sparsity_stats(self._counts, self._counts.lookup(x, start), targets, self.vocab_size)
 
     def __repr__(self) -> str:

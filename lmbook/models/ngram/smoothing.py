@@ -35,10 +35,7 @@ class AddK:
         self.k = k
 
     def fit(self, counts: NGramCounts, gids: list[np.ndarray], predicted: np.ndarray) -> None:
-        self.counts = counts
-        self.ctx_total = [None] + [
-            counts.context_totals(m, counts.raw[m]) for m in range(1, counts.n + 1)
-        ]
+        self.counts, self.ctx_total = counts, _raw_context_totals(counts)
 
     def scores(self, gids: list[np.ndarray], targets: np.ndarray, w: np.ndarray) -> np.ndarray:
         n, V_pred = self.counts.n, self.counts.V - 1
@@ -70,10 +67,7 @@ class StupidBackoff:
         self.alpha = alpha
 
     def fit(self, counts: NGramCounts, gids: list[np.ndarray], predicted: np.ndarray) -> None:
-        self.counts = counts
-        self.ctx_total = [None] + [
-            counts.context_totals(m, counts.raw[m]) for m in range(1, counts.n + 1)
-        ]
+        self.counts, self.ctx_total = counts, _raw_context_totals(counts)
 
     def scores(self, gids: list[np.ndarray], targets: np.ndarray, w: np.ndarray) -> np.ndarray:
         raw = self.counts.raw
@@ -175,6 +169,11 @@ class KneserNey:
             dist *= self.gamma[m][h]
             dist[counts.tables[m][lo:hi] % V] += kept  # words within one context are unique
         return dist
+
+
+def _raw_context_totals(counts: NGramCounts) -> list[np.ndarray | None]:
+    """``c(h)`` for every context of every order 1..n (index 0 unused): add-k, stupid backoff."""
+    return [None] + [counts.context_totals(m, counts.raw[m]) for m in range(1, counts.n + 1)]
 
 
 def estimate_discounts(a: np.ndarray, discount: float | None = None) -> np.ndarray:
