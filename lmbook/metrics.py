@@ -9,13 +9,28 @@ Introduced in: Chapter 1 (n-gram perplexity) and Chapter 2.1 (cross-entropy and 
 
 from __future__ import annotations
 
+import collections
 import math
+import re
+import string
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["bleu", "evaluate_perplexity", "perplexity", "rouge", "token_nll"]
+__all__ = [
+    "bleu",
+    "chrf",
+    "evaluate_perplexity",
+    "exact_match",
+    "normalize_answer",
+    "perplexity",
+    "rouge",
+    "squad_f1",
+    "squad_scores",
+    "token_nll",
+]
 
 
 def perplexity(mean_nll: float | Tensor) -> float:
@@ -184,3 +199,91 @@ def bleu(
         _check_pairs(predictions, references, "bleu")
         ref_streams = [list(references)]
     return float(sacrebleu.corpus_bleu(list(predictions), ref_streams, tokenize=tokenize).score)
+
+
+def chrf(predictions: list[str], references: list[str]) -> float:
+    """Corpus chrF (Popović 2015) as ``sacrebleu`` computes it, in [0, 100].
+
+    chrF is the F-score (recall weighted twice, beta = 2) of character 1- to 6-gram
+    overlap. It gives credit for a right stem with a wrong ending ("parla" vs "parlait")
+    and for names spelled almost right, which BLEU's whole-word n-grams count as misses.
+
+    Introduced in: Chapter 6 (6.2 machine translation).
+    """
+    _check_pairs(predictions, references, "chrf")
+    try:
+        import sacrebleu
+    except ImportError as err:
+        raise ImportError("chrf needs sacrebleu: pip install 'lmbook[metrics]'") from err
+    return float(sacrebleu.corpus_chrf(list(predictions), [list(references)]).score)
+
+
+# ----------------------------------------------------------------------------------------------
+# SQuAD metrics (the official evaluation script's normalisation)
+# ----------------------------------------------------------------------------------------------
+
+
+def normalize_answer(text: str) -> str:
+    """Lowercase, drop punctuation and the articles a/an/the, collapse whitespace (SQuAD v1.1).
+
+    Introduced in: Chapter 6 (6.3 question answering).
+    """
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in set(string.punctuation))
+    text = re.sub(r"\b(a|an|the)\b", " ", text)
+    return " ".join(text.split())
+
+
+def exact_match(prediction: str, truth: str) -> float:
+    """1.0 if the normalised strings are equal, else 0.0.
+
+    Introduced in: Chapter 6 (6.3 question answering).
+    """
+    return float(normalize_answer(prediction) == normalize_answer(truth))
+
+
+def squad_f1(prediction: str, truth: str) -> float:
+    """Token-level F1 between normalised prediction and truth (bag of words overlap).
+
+    Introduced in: Chapter 6 (6.3 question answering).
+    """
+    pred, gold = normalize_answer(prediction).split(), normalize_answer(truth).split()
+    if not pred or not gold:
+        return float(pred == gold)
+    common = collections.Counter(pred) & collections.Counter(gold)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def squad_scores(
+    predictions: Sequence[str], references: Sequence[str | Sequence[str]]
+) -> dict[str, float]:
+    """Exact match and F1 in percent, averaged over questions; each question takes the max
+    over its reference answers (as the SQuAD script does).
+
+    Args:
+        predictions: one answer string per question.
+        references: per question, the gold answer or a list of gold answers.
+
+    Returns:
+        {"exact_match": ..., "f1": ...} in [0, 100].
+
+    Introduced in: Chapter 6 (6.3 question answering).
+    """
+    if len(predictions) != len(references):
+        raise ValueError(
+            f"{len(predictions)} predictions for {len(references)} references; pass one "
+            "prediction per question"
+        )
+    if not predictions:
+        raise ValueError("no predictions to score")
+    em = f1 = 0.0
+    for pred, refs in zip(predictions, references, strict=True):
+        golds = [refs] if isinstance(refs, str) else list(refs)
+        em += max(exact_match(pred, g) for g in golds)
+        f1 += max(squad_f1(pred, g) for g in golds)
+    n = len(predictions)
+    return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}

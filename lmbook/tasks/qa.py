@@ -1,4 +1,4 @@
-"""Question answering: an extractive "who speaks this line?" set, SQuAD metrics, retrieval QA.
+"""Question answering: an extractive "who speaks this line?" set and its encoding for BERT.
 
 No installable package ships an extractive QA set, so this module builds one
 honestly from real text. A *passage* is a run of consecutive speeches from one
@@ -9,8 +9,9 @@ a character span of the passage exactly as in SQuAD (Rajpurkar et al. 2016).
 Train and test sets come from different plays, so a model cannot pass by
 remembering character names.
 
-Retrieval QA ("ask the book") embeds chunks of the book's own pages with a
-sentence encoder and answers a question with the most similar chunk.
+The SQuAD metrics live in :mod:`lmbook.metrics`, retrieval QA ("ask the book": BM25 and
+dense retrieval over the book's pages) in :mod:`lmbook.tasks.retrieval`, and the "ask the
+book" widget in :mod:`lmbook.viz`; their names stay importable from here.
 
 Introduced in: Chapter 6 (6.3 question answering).
 """
@@ -18,17 +19,16 @@ Introduced in: Chapter 6 (6.3 question answering).
 from __future__ import annotations
 
 import collections
-import json
 import random
 import re
-import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+
+from lmbook.metrics import exact_match, normalize_answer, squad_f1, squad_scores
+from lmbook.tasks.retrieval import BookIndex, Chunk, book_chunks
 
 __all__ = [
     "BookIndex",
@@ -274,224 +274,8 @@ def encode_qa(
     return batch, kept
 
 
-# ----------------------------------------------------------------------------------------------
-# SQuAD metrics (the official evaluation script's normalisation)
-# ----------------------------------------------------------------------------------------------
-
-
-def normalize_answer(text: str) -> str:
-    """Lowercase, drop punctuation and the articles a/an/the, collapse whitespace (SQuAD v1.1)."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-def exact_match(prediction: str, truth: str) -> float:
-    """1.0 if the normalised strings are equal, else 0.0."""
-    return float(normalize_answer(prediction) == normalize_answer(truth))
-
-
-def squad_f1(prediction: str, truth: str) -> float:
-    """Token-level F1 between normalised prediction and truth (bag of words overlap)."""
-    pred, gold = normalize_answer(prediction).split(), normalize_answer(truth).split()
-    if not pred or not gold:
-        return float(pred == gold)
-    common = collections.Counter(pred) & collections.Counter(gold)
-    same = sum(common.values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(pred), same / len(gold)
-    return 2 * precision * recall / (precision + recall)
-
-
-def squad_scores(
-    predictions: Sequence[str], references: Sequence[str | Sequence[str]]
-) -> dict[str, float]:
-    """Exact match and F1 in percent, averaged over questions; each question takes the max
-    over its reference answers (as the SQuAD script does).
-
-    Args:
-        predictions: one answer string per question.
-        references: per question, the gold answer or a list of gold answers.
-
-    Returns:
-        {"exact_match": ..., "f1": ...} in [0, 100].
-    """
-    if len(predictions) != len(references):
-        raise ValueError(
-            f"{len(predictions)} predictions for {len(references)} references; pass one "
-            "prediction per question"
-        )
-    if not predictions:
-        raise ValueError("no predictions to score")
-    em = f1 = 0.0
-    for pred, refs in zip(predictions, references, strict=True):
-        golds = [refs] if isinstance(refs, str) else list(refs)
-        em += max(exact_match(pred, g) for g in golds)
-        f1 += max(squad_f1(pred, g) for g in golds)
-    n = len(predictions)
-    return {"exact_match": 100.0 * em / n, "f1": 100.0 * f1 / n}
-
-
-# ----------------------------------------------------------------------------------------------
-# Retrieval QA over the book
-# ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """A passage of the book: where it comes from and its text."""
-
-    source: str
-    heading: str
-    text: str
-
-
-_FENCE = re.compile(r"^(```|~~~)")
-
-
-def _markdown_chunks(markdown: str, source: str, max_words: int) -> list[Chunk]:
-    chunks: list[Chunk] = []
-    heading, para, in_code = "", [], False
-
-    def flush() -> None:
-        words = " ".join(para).split()
-        for i in range(0, len(words), max_words):
-            piece = " ".join(words[i : i + max_words])
-            if len(piece.split()) >= 8:  # skip captions and stray lines
-                chunks.append(Chunk(source, heading, piece))
-        para.clear()
-
-    for line in markdown.splitlines():
-        stripped = line.strip()
-        if _FENCE.match(stripped):
-            # code and directive blocks ({exercise}, {solution}) are skipped: the
-            # retrieval answers with prose
-            in_code = not in_code
-            flush()
-            continue
-        if in_code:
-            continue
-        if stripped.startswith("#"):
-            flush()
-            heading = stripped.lstrip("#").strip()
-            continue
-        if not stripped:
-            flush()
-            continue
-        if stripped.startswith(("|", ":", "<")):  # tables, directive options, html
-            continue
-        para.append(stripped)
-    flush()
-    return chunks
-
-
-def book_chunks(root: str | Path, max_words: int = 120) -> list[Chunk]:
-    """Chunks of prose from the book: every ``*.md`` page and every notebook markdown cell.
-
-    A chunk is a paragraph (split further at ``max_words`` words) with the heading it
-    sits under; code, tables and directive blocks are left out.
-
-    Args:
-        root: the folder to scan (e.g. the book's ``chapters/`` folder).
-        max_words: longest chunk (all-MiniLM-L6-v2 reads at most 256 word pieces).
-
-    Returns:
-        chunks in sorted file order.
-    """
-    root = Path(root)
-    if not root.is_dir():
-        raise FileNotFoundError(f"{root} is not a folder; pass the book's chapters/ folder")
-    chunks: list[Chunk] = []
-    for path in sorted(root.rglob("*")):
-        if ".ipynb_checkpoints" in path.parts or not path.is_file():
-            continue
-        rel = str(path.relative_to(root))
-        if path.suffix == ".md":
-            chunks += _markdown_chunks(path.read_text(encoding="utf-8"), rel, max_words)
-        elif path.suffix == ".ipynb":
-            try:
-                nb = json.loads(path.read_text(encoding="utf-8"))
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path} is not valid notebook JSON: {err}") from err
-            for cell in nb.get("cells", []):
-                if cell.get("cell_type") == "markdown":
-                    src = cell.get("source", "")
-                    src = "".join(src) if isinstance(src, list) else src
-                    chunks += _markdown_chunks(src, rel, max_words)
-    return chunks
-
-
-class BookIndex:
-    """A dense retrieval index: chunk embeddings, searched by cosine similarity.
-
-    Args:
-        model: an lmbook ``BERT`` with sentence-embedding weights (all-MiniLM-L6-v2).
-        tokenizer: its ``WordPieceTokenizer``.
-        chunks: the passages to index (see `book_chunks`).
-        batch_size: chunks per forward pass when building the index.
-
-    Example:
-        >>> index = BookIndex(model, tok, book_chunks("chapters"))   # doctest: +SKIP
-        >>> index.search("why divide by the square root of d_k?", k=3)   # doctest: +SKIP
-    """
-
-    def __init__(
-        self, model: nn.Module, tokenizer: Any, chunks: Sequence[Chunk], batch_size: int = 32
-    ) -> None:
-        from lmbook.tasks.summarize import embed_sentences
-
-        if not chunks:
-            raise ValueError("no chunks to index; check the folder passed to book_chunks")
-        self.model, self.tokenizer, self.chunks = model, tokenizer, list(chunks)
-        texts = [f"{c.heading}. {c.text}" if c.heading else c.text for c in self.chunks]
-        self.embeddings = embed_sentences(
-            model, tokenizer, texts, batch_size=batch_size, max_length=256
-        )  # (N, D), unit norm
-
-    def search(self, question: str, k: int = 3) -> list[tuple[float, Chunk]]:
-        """The k chunks most similar to ``question``: (cosine similarity, chunk), best first."""
-        from lmbook.tasks.summarize import embed_sentences
-
-        if not question.strip():
-            raise ValueError("the question is empty; type a question")
-        q = embed_sentences(self.model, self.tokenizer, [question])[0]  # (D,)
-        scores = self.embeddings @ q  # (N, D) @ (D,) -> (N,)
-        top = torch.topk(scores, min(k, len(self.chunks)))
-        return [
-            (float(s), self.chunks[int(i)]) for s, i in zip(top.values, top.indices, strict=True)
-        ]
-
-
-def _format_hits(hits: Iterable[tuple[float, Chunk]]) -> str:
-    out = []
-    for score, chunk in hits:
-        out.append(f"[{score:.2f}] {chunk.source} — {chunk.heading}\n    {chunk.text[:400]}")
-    return "\n\n".join(out)
-
-
 def ask_widget(index: BookIndex, k: int = 3, placeholder: str = "Ask the book a question"):
-    """A small "ask the book" widget: a text box; pressing Enter shows the top-k passages.
+    """Moved to ``lmbook.viz.ask_widget``; this name stays for old notebooks."""
+    from lmbook.viz import ask_widget as widget
 
-    Returns:
-        an ``ipywidgets.VBox`` (display it as a cell's last expression).
-    """
-    try:
-        import ipywidgets as widgets
-    except ImportError as err:
-        raise ImportError("ask_widget needs ipywidgets: pip install 'lmbook[book]'") from err
-    box = widgets.Text(placeholder=placeholder, layout=widgets.Layout(width="90%"))
-    button = widgets.Button(description="Ask")
-    out = widgets.Output()
-
-    def answer(_: Any = None) -> None:
-        out.clear_output()
-        with out:
-            if box.value.strip():
-                print(_format_hits(index.search(box.value, k=k)))
-
-    box.continuous_update = False
-    box.observe(lambda change: answer() if change["name"] == "value" else None, names="value")
-    button.on_click(answer)
-    return widgets.VBox([widgets.HBox([box, button]), out])
+    return widget(index, k=k, placeholder=placeholder)

@@ -7,6 +7,7 @@ creation, so the static HTML book shows it too.
 Introduced in: Chapter 2 and used by every chapter.
 """
 
+from lmbook.viz.ask import ask_widget
 from lmbook.viz.explorers import (
     attention_explorer,
     attention_maps,
@@ -27,6 +28,7 @@ from lmbook.viz.plots import (
 )
 
 __all__ = [
+    "ask_widget",
     "attention_explorer",
     "attention_maps",
     "embedding_explorer",

@@ -42,3 +42,26 @@ def test_bad_inputs(fn):
         fn("a", "a")
     with pytest.raises(ValueError, match="empty"):
         fn([], [])
+
+
+def test_chrf_credits_near_misses_that_bleu_does_not():
+    from lmbook.metrics import chrf
+
+    refs = ["L'Éternel parla à Moïse"]
+    assert chrf(refs, refs) == pytest.approx(100.0)
+    near, far = chrf(["L'Eternel parlait à Moise"], refs), chrf(["xyz qwv"], refs)
+    assert near > 50 > far  # a stem and most characters right
+    assert bleu(["L'Eternel parlait à Moise"], refs) < near
+    with pytest.raises(ValueError, match="one prediction per reference"):
+        chrf(["a", "b"], refs)
+
+
+def test_qa_names_moved_but_still_importable():
+    import lmbook.metrics as metrics
+    import lmbook.tasks.qa as qa
+    import lmbook.tasks.retrieval as retrieval
+    import lmbook.viz as viz
+
+    assert qa.squad_scores is metrics.squad_scores and qa.exact_match is metrics.exact_match
+    assert qa.BookIndex is retrieval.BookIndex and qa.book_chunks is retrieval.book_chunks
+    assert callable(viz.ask_widget) and callable(qa.ask_widget)
