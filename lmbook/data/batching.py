@@ -18,13 +18,22 @@ Introduced in: Chapter 2 (contiguous blocks); Chapter 5 (MLM batches); Chapter 6
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 
-__all__ = ["LMBlocks", "get_batch", "mlm_batch", "pad_batch", "pair_batch"]
+__all__ = [
+    "LMBlocks",
+    "MLMBlocks",
+    "PadToLongest",
+    "get_batch",
+    "mlm_batch",
+    "pad_batch",
+    "pair_batch",
+    "word_ids_from_continuation",
+]
 
 
 def _as_ids(ids: Any) -> Tensor:
@@ -202,10 +211,10 @@ def pad_batch(
 
 
 def mlm_batch(
-    sequences: Sequence[Sequence[int]],
+    sequences: Sequence[Sequence[int]] | Tensor,
     cls_id: int,
     sep_id: int,
-    pad_id: int,
+    pad_id: int | None = None,
     max_length: int = 512,
 ) -> dict[str, Tensor]:
     """Build BERT inputs ``[CLS] ids [SEP]`` for masked-LM training (masking done later).
@@ -213,8 +222,10 @@ def mlm_batch(
     Sequences longer than ``max_length - 2`` are cut so that ``[SEP]`` always ends them.
 
     Args:
-        sequences: B lists of WordPiece ids without special tokens.
-        cls_id, sep_id, pad_id: the tokenizer's special ids.
+        sequences: B lists of WordPiece ids without special tokens, or a (B, n) tensor of
+            equal-length rows (no padding: :class:`MLMBlocks`' random windows).
+        cls_id, sep_id, pad_id: the tokenizer's special ids (``pad_id`` may be None when no
+            row needs padding).
         max_length: total length including ``[CLS]`` and ``[SEP]`` (>= 3).
 
     Returns:
@@ -230,12 +241,21 @@ def mlm_batch(
     if max_length < 3:
         raise ValueError(f"max_length must leave room for [CLS] x [SEP] (>= 3), got {max_length}")
     body = max_length - 2
-    wrapped = [[cls_id, *list(s)[:body], sep_id] for s in sequences]
-    ids, mask = pad_batch(wrapped, pad_id)
+    if isinstance(sequences, Tensor) and sequences.dim() == 2:  # equal rows: no padding
+        rows = sequences[:, :body].long()
+        cls = torch.full((len(rows), 1), cls_id, dtype=torch.long, device=rows.device)
+        sep = torch.full((len(rows), 1), sep_id, dtype=torch.long, device=rows.device)
+        ids = torch.cat([cls, rows, sep], dim=1)  # (B, n) -> (B, n + 2)
+        mask = torch.ones_like(ids)
+    else:
+        wrapped = [[cls_id, *list(s)[:body], sep_id] for s in sequences]
+        if pad_id is None and len({len(w) for w in wrapped}) > 1:
+            raise ValueError("sequences of different lengths need pad_id (the [PAD] token id)")
+        ids, mask = pad_batch(wrapped, 0 if pad_id is None else pad_id)
     special = mask == 0
     special[:, 0] = True
     lengths = mask.sum(dim=1)
-    special[torch.arange(len(wrapped)), lengths - 1] = True
+    special[torch.arange(len(ids)), lengths - 1] = True
     return {
         "input_ids": ids,
         "attention_mask": mask,
@@ -297,3 +317,121 @@ def pair_batch(
         "labels": labels,
         "tgt_mask": tgt_mask[:, :-1],
     }
+
+
+def word_ids_from_continuation(is_continuation: Tensor, special_tokens_mask: Tensor) -> Tensor:
+    """Word index of every token, for whole-word masking; -1 on special tokens.
+
+    Args:
+        is_continuation: True where a token continues the previous word (WordPiece ``##x``).
+        special_tokens_mask: True on [CLS], [SEP], [PAD].
+
+    Shapes:
+        (B, T) bool, (B, T) bool -> (B, T) long.
+    """
+    starts = (~is_continuation.bool()) | special_tokens_mask.bool()
+    word_ids = torch.cumsum(starts.long(), dim=1) - 1
+    return word_ids.masked_fill(special_tokens_mask.bool(), -1)
+
+
+class MLMBlocks:
+    """Random windows of a WordPiece stream as ``[CLS] ... [SEP]`` MLM examples.
+
+    Args:
+        ids: the token stream (no special tokens).
+        block_size: total length including [CLS] and [SEP].
+        cls_token_id, sep_token_id: special ids.
+        is_continuation: optional bool per vocabulary id (True for ``##x`` pieces) to
+            provide ``word_ids`` for whole-word masking.
+
+    Shapes:
+        get_batch -> input_ids, attention_mask, token_type_ids, special_tokens_mask,
+        [word_ids]: (B, T).
+
+    Introduced in: Chapter 5 (BERT pretraining).
+    """
+
+    def __init__(
+        self,
+        ids: Any,
+        block_size: int,
+        cls_token_id: int,
+        sep_token_id: int,
+        is_continuation: Tensor | None = None,
+    ) -> None:
+        self.ids = _as_ids(ids)
+        if block_size < 3:
+            raise ValueError(f"block_size must be >= 3 ([CLS] x [SEP]), got {block_size}")
+        self.block_size = block_size
+        self.cls, self.sep = cls_token_id, sep_token_id
+        self.is_continuation = is_continuation
+
+    @classmethod
+    def from_wordpiece(cls, ids: Any, block_size: int, tokenizer: Any) -> MLMBlocks:
+        """Build from a :class:`~lmbook.tokenizers.WordPieceTokenizer` (its [CLS], [SEP] ids
+        and its ``##`` continuation pieces, for whole-word masking)."""
+        vocab = tokenizer.vocab  # token -> id
+        flags = torch.zeros(tokenizer.vocab_size, dtype=torch.bool)
+        cont = [i for t, i in vocab.items() if t.startswith("##")]
+        flags[torch.tensor(cont, dtype=torch.long)] = True
+        return cls(ids, block_size, tokenizer.cls_id, tokenizer.sep_id, flags)
+
+    def get_batch(self, batch_size: int, generator: torch.Generator) -> dict[str, Tensor]:
+        """Random windows as :func:`mlm_batch` builds them, plus ``word_ids`` when known."""
+        n = self.block_size - 2
+        starts = torch.randint(len(self.ids) - n, (batch_size,), generator=generator)
+        body = self.ids[starts[:, None] + torch.arange(n)]  # (B, T-2)
+        batch = mlm_batch(body, self.cls, self.sep, max_length=self.block_size)  # (B, T) each
+        if self.is_continuation is not None:
+            batch["word_ids"] = word_ids_from_continuation(
+                self.is_continuation[batch["input_ids"]], batch["special_tokens_mask"]
+            )
+        return batch
+
+
+class PadToLongest:
+    """Collate examples of different lengths, right-padding each to the batch's longest.
+
+    Padding every example to the longest one in the *whole dataset* wastes compute on pad
+    tokens; padding per batch (dynamic padding, as Hugging Face's ``DataCollatorWithPadding``)
+    costs only the batch's own longest example. On short sentence pairs this cut a
+    translation step by a quarter (6.2).
+
+    Args:
+        pad_values: the keys to pad, each with its padding value (a pad token id for ids,
+            0 for attention masks, ``IGNORE_INDEX`` for labels). Other keys are stacked
+            and must have equal shapes.
+
+    Example:
+        >>> collate = PadToLongest({"src_ids": 0, "src_mask": 0})
+        >>> batch = collate([{"src_ids": [5, 6, 7], "src_mask": [1, 1, 1]},
+        ...                  {"src_ids": [8], "src_mask": [1]}])
+        >>> batch["src_ids"]
+        tensor([[5, 6, 7],
+                [8, 0, 0]])
+
+    Introduced in: Chapter 6 (6.2 machine translation).
+    """
+
+    def __init__(self, pad_values: Mapping[str, int]) -> None:
+        if not pad_values:
+            raise ValueError("pad_values is empty; name the keys to pad, e.g. {'input_ids': 0}")
+        self.pad_values = dict(pad_values)
+
+    def __call__(self, examples: list[dict[str, Any]]) -> dict[str, Tensor]:
+        if not examples or not isinstance(examples[0], dict):
+            raise TypeError("PadToLongest needs dict examples such as {'input_ids': [...]}")
+        missing = sorted(set(self.pad_values) - set(examples[0]))
+        if missing:
+            raise KeyError(
+                f"keys {missing} of pad_values are not in the examples (keys: "
+                f"{sorted(examples[0])}); pass the keys the examples have"
+            )
+        batch = {}
+        for key in examples[0]:
+            if key in self.pad_values:
+                rows = [torch.as_tensor(e[key]).tolist() for e in examples]
+                batch[key] = pad_batch(rows, self.pad_values[key])[0]  # (B, longest)
+            else:
+                batch[key] = torch.stack([torch.as_tensor(e[key]) for e in examples])
+        return batch

@@ -19,6 +19,7 @@ Introduced in: Chapter 5.2 (long runs from the command line).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from dataclasses import fields
 from importlib import resources
@@ -136,9 +137,9 @@ def build_run(recipe: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     from lmbook import data
+    from lmbook.data.batching import LMBlocks, MLMBlocks
     from lmbook.models import BERT, GPT, BertConfig, GPTConfig
     from lmbook.train.objectives import MaskedLM, get_objective
-    from lmbook.train.sources import MLMBlocks, TokenBlocks
 
     try:
         config = TrainConfig.from_dict(recipe["train"])
@@ -200,8 +201,8 @@ def build_run(recipe: dict[str, Any]) -> dict[str, Any]:
         torch.manual_seed(config.seed)
         model = GPT(gcfg)
         train_data, val_data = (
-            TokenBlocks(train_ids, config.block_size),
-            TokenBlocks(val_ids, config.block_size),
+            LMBlocks(train_ids, config.block_size),
+            LMBlocks(val_ids, config.block_size),
         )
         objective = get_objective("clm")
     elif model_type == "bert":
@@ -256,6 +257,13 @@ def main(argv: list[str] | None = None) -> int:
     from lmbook.train.checkpoint import CheckpointError
     from lmbook.train.trainer import OutDirError, Trainer, TrainingDivergedError
 
+    # The trainer says what it chose (dtype, compile, optimizer) on this logger: print it.
+    say = logging.StreamHandler(sys.stdout)
+    say.setFormatter(logging.Formatter("%(message)s"))
+    train_logger = logging.getLogger("lmbook.train")
+    train_logger.addHandler(say)
+    if train_logger.level == logging.NOTSET or train_logger.level > logging.INFO:
+        train_logger.setLevel(logging.INFO)
     try:
         recipe = apply_overrides(load_recipe(argv[0]), argv[1:])
         run = build_run(recipe)
@@ -278,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDivergedError as e:
         print(f"error: {e}", file=sys.stderr)
         return 3
+    finally:
+        train_logger.removeHandler(say)
     if trainer.is_main:
         print(json.dumps(trainer.summary()), flush=True)
     import torch.distributed as dist

@@ -33,6 +33,7 @@ from safetensors.torch import load_model, save_model
 from torch import nn
 
 from lmbook.io import CheckpointError, atomic_write_json, fsync_dir
+from lmbook.train.distributed import unwrap_model  # re-exported: its old home
 
 __all__ = [
     "Checkpoint",
@@ -67,17 +68,6 @@ class Checkpoint:
     def load_weights(self, model: nn.Module) -> None:
         """Copy this checkpoint's weights into ``model`` (shapes and names must match)."""
         _load_weights(unwrap_model(model), self.path / WEIGHTS_NAME)
-
-
-def unwrap_model(model: nn.Module) -> nn.Module:
-    """The plain module under DistributedDataParallel and/or ``torch.compile`` wrappers."""
-    while True:
-        if hasattr(model, "_orig_mod"):  # torch.compile's OptimizedModule
-            model = model._orig_mod
-        elif isinstance(model, nn.parallel.DistributedDataParallel):
-            model = model.module
-        else:
-            return model
 
 
 def model_identity(model: nn.Module) -> dict[str, Any]:

@@ -42,12 +42,16 @@ class TrainConfig:
     beta2: float = 0.99  # 0.99 for small data (nanoGPT char); GPT-2/3 scale uses 0.95
     eps: float = 1e-8
     grad_clip: float = 1.0  # max global gradient norm; 0 disables clipping
-    # autocast: "auto" (bf16 where supported, CPU included), "float32", "bfloat16", "float16".
-    # Measured on a 2-core AVX-512-bf16 CPU: at nanoGPT's CPU shape (128 wide) bf16 autocast
-    # is 0.7-0.8x the speed of fp32 (casts outweigh the faster matmuls), at the same loss;
-    # small CPU runs should pass "float32" (the shakespeare-char preset does).
+    # autocast: "auto", "float32", "bfloat16", "float16". "auto" is chosen at run time from the
+    # device and the model's width (see Trainer.choices): bf16 on CUDA GPUs that have it (fp16
+    # + GradScaler on older ones); on a CPU, bf16 only when it has native bf16 (AVX-512 BF16 /
+    # AMX) and the model is at least 256 wide (measured there: 0.68x at 128 wide, 1.84x at 384);
+    # fp32 on AVX2-only CPUs, where bf16 is emulated and 10-15x slower.
     dtype: str = "auto"
-    compile: bool = False  # torch.compile the model (30-90 s warm-up on a CPU)
+    # torch.compile: True, False, or "auto": compile only when the warm-up (30-90 s on a CPU)
+    # pays back within the run, judged from the measured eager step time after the first
+    # log_interval steps; never inside a Jupyter kernel, nor without a C++ compiler on CPU.
+    compile: bool | str = "auto"
     device: str = "auto"  # "auto", "cpu", "cuda", "cuda:1", "mps"
     seed: int = 1337
     resume: bool = False  # continue from out_dir's latest checkpoint
@@ -79,6 +83,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be in [0, 1), got {value}")
         if self.dtype not in DTYPES:
             raise ValueError(f"dtype must be one of {list(DTYPES)}, got {self.dtype!r}")
+        if self.compile not in (True, False, "auto"):  # 1/0 compare equal to True/False
+            raise ValueError(f"compile must be true, false or 'auto', got {self.compile!r}")
         decay = self.lr_decay_iters if self.lr_decay_iters is not None else self.max_iters
         if decay < self.warmup_iters:
             raise ValueError(
@@ -141,6 +147,8 @@ def coerce_value(key: str, text: str, annotation: Any) -> Any:
             return True
         if low in ("0", "false", "no", "off"):
             return False
+        if str in kinds:  # e.g. compile: true, false or "auto"; the config validates the word
+            return text
         raise ValueError(f"--{key} expects true/false, got {text!r}")
     if int in kinds:
         try:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-from torch import Tensor
+from torch import Tensor, nn
 
-__all__ = ["DistInfo", "all_reduce_mean", "init_distributed", "shard_batch"]
+__all__ = ["DistInfo", "all_reduce_mean", "init_distributed", "shard_batch", "unwrap_model"]
 
 
 @dataclass(frozen=True)
@@ -86,3 +86,17 @@ def all_reduce_mean(t: Tensor, info: DistInfo) -> Tensor:
     t = t.clone()
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t / info.world_size
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The plain module under DistributedDataParallel and/or ``torch.compile`` wrappers.
+
+    Introduced in: Chapter 5 (training on several processes).
+    """
+    while True:
+        if hasattr(model, "_orig_mod"):  # torch.compile's OptimizedModule
+            model = model._orig_mod
+        elif isinstance(model, nn.parallel.DistributedDataParallel):
+            model = model.module
+        else:
+            return model

@@ -35,6 +35,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lmbook.data.batching import word_ids_from_continuation  # re-exported: its old home
+from lmbook.train.distributed import unwrap_model
+
 __all__ = [
     "IGNORE_INDEX",
     "CausalLM",
@@ -156,21 +159,6 @@ def teacher_forcing(tgt_ids: Tensor, pad_token_id: int | None = None) -> tuple[T
 
 
 # ---------------------------------------------------------------------------- MLM masking
-
-
-def word_ids_from_continuation(is_continuation: Tensor, special_tokens_mask: Tensor) -> Tensor:
-    """Word index of every token, for whole-word masking; -1 on special tokens.
-
-    Args:
-        is_continuation: True where a token continues the previous word (WordPiece ``##x``).
-        special_tokens_mask: True on [CLS], [SEP], [PAD].
-
-    Shapes:
-        (B, T) bool, (B, T) bool -> (B, T) long.
-    """
-    starts = (~is_continuation.bool()) | special_tokens_mask.bool()
-    word_ids = torch.cumsum(starts.long(), dim=1) - 1
-    return word_ids.masked_fill(special_tokens_mask.bool(), -1)
 
 
 def mlm_mask(
@@ -354,8 +342,6 @@ class MaskedLM(Objective):
 
     def __call__(self, model: nn.Module, batch: dict[str, Tensor]) -> Tensor:
         _require(batch, ("input_ids", "labels"), self.name)
-        from lmbook.train.checkpoint import unwrap_model
-
         kwargs = {k: batch[k] for k in ("attention_mask", "token_type_ids") if k in batch}
         out = model(batch["input_ids"], **kwargs)
         hidden = out.last_hidden_state if hasattr(out, "last_hidden_state") else out

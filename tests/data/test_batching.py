@@ -115,3 +115,36 @@ def test_pair_batch_teacher_forcing():
     assert b["tgt_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 1, 1]]
     with pytest.raises(ValueError, match="at least 2 tokens"):
         pair_batch([([1], [])], pad_id=0)
+
+
+def test_mlm_blocks_are_mlm_batches_of_random_windows():
+    from lmbook.data.batching import MLMBlocks, word_ids_from_continuation
+
+    ids = torch.arange(100, 160)
+    cont = torch.zeros(200, dtype=torch.bool)
+    cont[torch.arange(101, 160, 3)] = True  # every third id continues the previous word
+    blocks = MLMBlocks(ids, block_size=8, cls_token_id=1, sep_token_id=2, is_continuation=cont)
+    b = blocks.get_batch(3, torch.Generator().manual_seed(0))
+    # the same windows through mlm_batch's list path give the same batch (one way to build it)
+    rows = b["input_ids"][:, 1:-1]
+    assert ((rows[:, 1:] - rows[:, :-1]) == 1).all()  # contiguous windows of the stream
+    ref = mlm_batch(rows.tolist(), cls_id=1, sep_id=2, pad_id=0, max_length=8)
+    for key in ref:
+        assert torch.equal(b[key], ref[key]), key
+    special = b["special_tokens_mask"]
+    assert torch.equal(b["word_ids"], word_ids_from_continuation(cont[b["input_ids"]], special))
+    assert (b["word_ids"][special] == -1).all()
+    with pytest.raises(ValueError, match="need pad_id"):
+        mlm_batch([[5, 6], [7]], cls_id=1, sep_id=2)
+
+
+def test_moved_helpers_keep_their_old_names():
+    from lmbook.data import batching
+    from lmbook.train import MLMBlocks, PadToLongest, TokenBlocks, checkpoint, objectives
+
+    assert TokenBlocks is LMBlocks and MLMBlocks is batching.MLMBlocks
+    assert PadToLongest is batching.PadToLongest
+    assert objectives.word_ids_from_continuation is batching.word_ids_from_continuation
+    from lmbook.train.distributed import unwrap_model
+
+    assert checkpoint.unwrap_model is unwrap_model

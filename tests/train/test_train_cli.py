@@ -40,7 +40,7 @@ def test_bad_values_name_the_key(capsys, tmp_path):
     code, _, err = _run(capsys, "shakespeare-char", "--max_iters=lots")
     assert code == 2 and "--max_iters expects an integer" in err
     code, _, err = _run(capsys, "shakespeare-char", "--compile=maybe")
-    assert code == 2 and "--compile expects true/false" in err
+    assert code == 2 and "compile must be true, false or 'auto', got 'maybe'" in err
     code, _, err = _run(capsys, "shakespeare-char", "--dtype=fp8", f"--out_dir={tmp_path / 'x'}")
     assert code == 2 and "dtype must be one of" in err
     assert not (tmp_path / "x").exists()
@@ -62,6 +62,10 @@ def test_short_run_resume_and_refusals(capsys, tmp_path):
     final = json.loads(stdout.strip().splitlines()[-1])
     assert {"iter", "train_loss", "val_loss", "tokens_per_sec", "wall_time_s"} <= set(final)
     assert final["iter"] == 4
+    # the trainer says what it chose, once, before the first evaluation line
+    said = [x for x in stdout.splitlines() if x.startswith("trainer: ")]
+    assert len(said) == 2 and "dtype float32 (as configured)" in said[0]  # SMALL: float32
+    assert "optimizer AdamW (fused)" in said[0] and said[1].startswith("trainer: compile off")
     lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert [e["iter"] for e in lines] == [0, 2, 4]
     assert (out / "tokenizer.json").is_file()

@@ -1,5 +1,7 @@
 import json
 import math
+import sys
+import types
 
 import pytest
 import torch
@@ -231,3 +233,73 @@ def test_tiny_gpt_overfits_one_batch():
                min_lr=1e-2, warmup_iters=0, weight_decay=0.0)  # fmt: skip
     hist = Trainer(gpt, cfg, OneBatch(), OneBatch()).train()
     assert hist[-1]["val_loss"] < 0.3
+
+
+def test_dtype_auto_uses_bf16_only_where_it_pays(monkeypatch):
+    from lmbook.train import trainer as tr
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(tr, "bf16_supported", lambda device: False)  # AVX2: emulated bf16
+    assert tr.choose_dtype("auto", cpu, 384)[0] is None
+    assert "no native bf16" in tr.choose_dtype("auto", cpu, 384)[1]
+    monkeypatch.setattr(tr, "bf16_supported", lambda device: True)  # AMX / AVX-512 BF16
+    assert tr.choose_dtype("auto", cpu, 128)[0] is None  # measured 0.68x at 128 wide
+    assert tr.choose_dtype("auto", cpu, None)[0] is None  # unknown width: the safe fp32
+    assert tr.choose_dtype("auto", cpu, tr.BF16_MIN_WIDTH_CPU)[0] is torch.bfloat16
+    assert tr.choose_dtype("auto", cpu, 384)[0] is torch.bfloat16  # measured 1.84x
+    assert tr.choose_dtype("auto", torch.device("cuda"), 128)[0] is torch.bfloat16
+    monkeypatch.setattr(tr, "bf16_supported", lambda device: False)
+    assert tr.choose_dtype("auto", torch.device("cuda"), 128)[0] is torch.float16
+    # an explicit dtype is kept whatever the machine
+    assert tr.choose_dtype("bfloat16", cpu, 64) == (
+        torch.bfloat16,
+        "bfloat16 autocast (as configured)",
+    )
+    assert tr.choose_dtype("float32", cpu, 4096)[0] is None
+
+
+def test_trainer_says_what_it_chose(caplog):
+    from lmbook.models import GPT, GPTConfig
+
+    train, _ = _stream()
+    with caplog.at_level("INFO", logger="lmbook.train"):
+        t = Trainer(GPT(GPTConfig.preset("tiny", block_size=16)), _cfg(dtype="auto"), train)
+    line = t.describe()
+    assert [r.getMessage() for r in caplog.records] == [f"trainer: {line}"]
+    assert set(t.choices) == {"device", "dtype", "compile", "optimizer"}
+    # this tiny model is 36 wide: fp32 on every CPU; the fused AdamW kernel on CPU
+    assert t.amp_dtype is None and t.choices["dtype"].startswith("float32 (auto")
+    assert t.optimizer.defaults["fused"] and "fused" in t.choices["optimizer"]
+    assert Trainer(TinyLM(), _cfg(compile=False), train).choices["compile"] == "off (as configured)"
+
+
+def test_compile_auto_decides_from_the_measured_step_time(monkeypatch):
+    from lmbook.train import trainer as tr
+
+    gain, warmup = tr.COMPILE_PAYBACK["cpu"]
+    # a 10 ms step saves (1 - 1/gain) * 10 ms per step: it pays back only over a long run
+    steps_to_pay = warmup / (0.010 * (1 - 1 / gain))
+    assert tr.compile_pays_back("cpu", 0.010, int(steps_to_pay * 0.9))[0] is False
+    on, reason = tr.compile_pays_back("cpu", 0.010, int(steps_to_pay * 1.1))
+    assert on and reason.startswith("on (auto:")
+    # a short run: decided off at the first log, the model stays eager, the choice is said
+    train, _ = _stream()
+    monkeypatch.setattr(tr, "_compile_blocker", lambda device: None)
+    t = Trainer(TinyLM(), _cfg(compile="auto", max_iters=8), train)
+    assert t._compile_pending and t.choices["compile"].startswith("auto (decided after 4 steps")
+    t.train()
+    assert not t._compile_pending and t.choices["compile"].startswith("off (auto: 4 steps left")
+    assert t.model is t.raw_model
+    # inside a notebook kernel compile="auto" stays off without timing anything
+    monkeypatch.undo()
+    fake_ipython = types.ModuleType("IPython")
+    fake_ipython.get_ipython = lambda: types.SimpleNamespace(kernel=object())
+    monkeypatch.setitem(sys.modules, "IPython", fake_ipython)
+    t = Trainer(TinyLM(), _cfg(compile="auto"), train)
+    assert not t._compile_pending and "Jupyter" in t.choices["compile"]
+
+
+def test_compile_setting_is_validated():
+    assert TrainConfig(compile="auto").compile == "auto"
+    with pytest.raises(ValueError, match="compile must be true, false or 'auto', got 'maybe'"):
+        TrainConfig(compile="maybe")
