@@ -21,7 +21,8 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 # reductions, and two 2-thread kernels on 2 cores make small kernels 10-50x slower.
 NB_ENV := OMP_NUM_THREADS=1
 
-.PHONY: help install vendor data book book-strict test test-unit test-notebooks test-browser \
+.PHONY: help install vendor data book book-strict test test-unit test-notebooks test-python \
+        test-browser \
         lint execute benchmarks clean lock doctor test-min
 
 help:
@@ -86,12 +87,23 @@ book-strict: $(STAMP) vendor data
 	rm -rf _build/html _build/.doctrees
 	$(JB) build . -W --keep-going
 
+# nbval: every notebook top to bottom, comparing the cells tagged `nbval-check-output`.
+# `--dist loadfile` keeps a notebook's cells on one worker; conftest.py orders the notebooks
+# slowest first (by their stored run) instead of xdist's reorder by cell count, so the workers
+# finish together, and prints each notebook's time at the end.
+NBVAL := --nbval-lax --nbval-sanitize-with .ci/nbval_sanitize.cfg --dist loadfile \
+	--no-loadscope-reorder
+
 test-unit: $(STAMP) data
 	$(PY) -m pytest tests/ -n $(NPROC) -q -p no:cacheprovider
 
 test-notebooks: $(STAMP) data
-	$(NB_ENV) $(PY) -m pytest --nbval-lax --nbval-sanitize-with .ci/nbval_sanitize.cfg \
-	    -n $(NPROC) --dist loadfile -q -p no:cacheprovider chapters/
+	$(NB_ENV) $(PY) -m pytest $(NBVAL) -n $(NPROC) -q -p no:cacheprovider chapters/
+
+# What `make test` runs: the unit tests and the notebooks in ONE pytest run, so that neither
+# core idles while the other finishes a long test or notebook (the long ones go first).
+test-python: $(STAMP) data
+	$(NB_ENV) $(PY) -m pytest $(NBVAL) -n $(NPROC) -q -p no:cacheprovider tests/ chapters/
 
 test-browser: book-strict
 	$(PY) .ci/browser_check.py _build/html
@@ -99,7 +111,7 @@ test-browser: book-strict
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lmbook tests benchmarks .ci _ext
 
-test: lint test-unit test-notebooks test-browser
+test: lint test-python test-browser
 
 execute: $(STAMP) data
 	$(NB_ENV) $(PY) .ci/execute.py $(NOTEBOOKS)
