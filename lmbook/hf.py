@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +30,9 @@ from lmbook.models.bert import BERT, BertConfig
 from lmbook.models.gpt import GPT, GPTConfig
 
 __all__ = [
+    "BERT_FUSED",
     "BERT_KEYS",
+    "GPT2_FUSED",
     "GPT2_KEYS",
     "CheckpointError",
     "load_pretrained",
@@ -49,6 +50,8 @@ GPT2_KEYS: dict[str, str] = {
     "pos_emb.weight": "transformer.wpe.weight",
     "blocks.{}.attn_norm.weight": "transformer.h.{}.ln_1.weight",
     "blocks.{}.attn_norm.bias": "transformer.h.{}.ln_1.bias",
+    "blocks.{}.attn.qkv_proj.weight": "transformer.h.{}.attn.c_attn.weight",  # [q | k | v]
+    "blocks.{}.attn.qkv_proj.bias": "transformer.h.{}.attn.c_attn.bias",
     "blocks.{}.attn.out_proj.weight": "transformer.h.{}.attn.c_proj.weight",
     "blocks.{}.attn.out_proj.bias": "transformer.h.{}.attn.c_proj.bias",
     "blocks.{}.ffn_norm.weight": "transformer.h.{}.ln_2.weight",
@@ -60,19 +63,9 @@ GPT2_KEYS: dict[str, str] = {
     "final_norm.weight": "transformer.ln_f.weight",
     "final_norm.bias": "transformer.ln_f.bias",
 }
-# GPT-2 fuses the three input projections into one tensor, [q | k | v] along the output axis.
-GPT2_FUSED: dict[str, tuple[str, ...]] = {
-    "transformer.h.{}.attn.c_attn.weight": (
-        "blocks.{}.attn.q_proj.weight",
-        "blocks.{}.attn.k_proj.weight",
-        "blocks.{}.attn.v_proj.weight",
-    ),
-    "transformer.h.{}.attn.c_attn.bias": (
-        "blocks.{}.attn.q_proj.bias",
-        "blocks.{}.attn.k_proj.bias",
-        "blocks.{}.attn.v_proj.bias",
-    ),
-}
+# lmbook's qkv_proj has GPT-2's c_attn layout ([q | k | v]), so GPT-2 needs no fusing here; the
+# name stays for code that reads it (lmbook -> list of Hugging Face names, as BERT_FUSED).
+GPT2_FUSED: dict[str, tuple[str, ...]] = {}
 # GPT-2's Conv1D stores weights as (in, out), the transpose of nn.Linear's (out, in).
 GPT2_TRANSPOSED: frozenset[str] = frozenset(
     {
@@ -95,12 +88,6 @@ BERT_KEYS: dict[str, str] = {
     "seg_emb.weight": "bert.embeddings.token_type_embeddings.weight",
     "emb_norm.weight": "bert.embeddings.LayerNorm.weight",
     "emb_norm.bias": "bert.embeddings.LayerNorm.bias",
-    "blocks.{}.attn.q_proj.weight": "bert.encoder.layer.{}.attention.self.query.weight",
-    "blocks.{}.attn.q_proj.bias": "bert.encoder.layer.{}.attention.self.query.bias",
-    "blocks.{}.attn.k_proj.weight": "bert.encoder.layer.{}.attention.self.key.weight",
-    "blocks.{}.attn.k_proj.bias": "bert.encoder.layer.{}.attention.self.key.bias",
-    "blocks.{}.attn.v_proj.weight": "bert.encoder.layer.{}.attention.self.value.weight",
-    "blocks.{}.attn.v_proj.bias": "bert.encoder.layer.{}.attention.self.value.bias",
     "blocks.{}.attn.out_proj.weight": "bert.encoder.layer.{}.attention.output.dense.weight",
     "blocks.{}.attn.out_proj.bias": "bert.encoder.layer.{}.attention.output.dense.bias",
     "blocks.{}.attn_norm.weight": "bert.encoder.layer.{}.attention.output.LayerNorm.weight",
@@ -121,6 +108,20 @@ BERT_KEYS: dict[str, str] = {
     "nsp_head.weight": "cls.seq_relationship.weight",  # BertForPreTraining only
     "nsp_head.bias": "cls.seq_relationship.bias",
 }
+# BERT keeps query, key and value apart; lmbook's fused qkv_proj is their concatenation
+# [q | k | v] along the output axis (split again on save).
+BERT_FUSED: dict[str, tuple[str, ...]] = {
+    "blocks.{}.attn.qkv_proj.weight": (
+        "bert.encoder.layer.{}.attention.self.query.weight",
+        "bert.encoder.layer.{}.attention.self.key.weight",
+        "bert.encoder.layer.{}.attention.self.value.weight",
+    ),
+    "blocks.{}.attn.qkv_proj.bias": (
+        "bert.encoder.layer.{}.attention.self.query.bias",
+        "bert.encoder.layer.{}.attention.self.key.bias",
+        "bert.encoder.layer.{}.attention.self.value.bias",
+    ),
+}
 BERT_IGNORED: tuple[str, ...] = (
     "bert.embeddings.position_ids",  # a buffer (arange), not a weight
     "cls.predictions.decoder.weight",  # tied to the word embeddings
@@ -132,7 +133,8 @@ BERT_OPTIONAL: tuple[str, ...] = ("mlm_head.",)
 
 @dataclass(frozen=True)
 class _Spec:
-    keys: dict[str, str]
+    keys: dict[str, str]  # lmbook template -> Hugging Face template
+    # lmbook template -> Hugging Face templates concatenated (dim 0) into that one tensor
     fused: dict[str, tuple[str, ...]] = field(default_factory=dict)
     transposed: frozenset[str] = frozenset()
     ignored: tuple[str, ...] = ()
@@ -141,7 +143,7 @@ class _Spec:
 
 
 _GPT2 = _Spec(GPT2_KEYS, GPT2_FUSED, GPT2_TRANSPOSED, GPT2_IGNORED, (), "transformer.")
-_BERT = _Spec(BERT_KEYS, ignored=BERT_IGNORED, optional=BERT_OPTIONAL, prefix="bert.")
+_BERT = _Spec(BERT_KEYS, BERT_FUSED, ignored=BERT_IGNORED, optional=BERT_OPTIONAL, prefix="bert.")
 
 
 def _template_regex(template: str) -> re.Pattern:
@@ -173,27 +175,22 @@ def _normalise_hf_key(name: str, spec: _Spec) -> str:
 
 
 def hf_to_lmbook(hf_state: dict[str, torch.Tensor], spec: _Spec) -> dict[str, torch.Tensor]:
-    """Rename, transpose and split Hugging Face tensors into lmbook's layout."""
+    """Rename, transpose and fuse Hugging Face tensors into lmbook's layout."""
     out: dict[str, torch.Tensor] = {}
+    parts: dict[tuple[str, str | None], dict[int, torch.Tensor]] = {}  # fused tensors' pieces
+    part_of = {hf: (lm, i) for lm, hfs in spec.fused.items() for i, hf in enumerate(hfs)}
+    reverse = {hf: lm for lm, hf in spec.keys.items()}
     unknown = []
     for raw_name, tensor in hf_state.items():
         name = _normalise_hf_key(raw_name, spec)
         if _match(name, spec.ignored):
             continue
-        hit = _match(name, spec.fused)
+        hit = _match(name, part_of)
         if hit:
             template, layer = hit
-            t = tensor.t() if template in spec.transposed else tensor  # (in, 3D) -> (3D, in)
-            targets = spec.fused[template]
-            if t.shape[0] % len(targets) != 0:
-                raise CheckpointError(
-                    f"tensor {raw_name!r} of shape {tuple(tensor.shape)} cannot be split into "
-                    f"{len(targets)} equal parts; the checkpoint does not match its config.json"
-                )
-            for target, part in zip(targets, t.chunk(len(targets), dim=0), strict=True):
-                out[_fill(target, layer)] = part.contiguous()
+            lm_template, index = part_of[template]
+            parts.setdefault((lm_template, layer), {})[index] = tensor
             continue
-        reverse = {hf: lm for lm, hf in spec.keys.items()}
         hit = _match(name, reverse)
         if hit is None:
             unknown.append(raw_name)
@@ -206,25 +203,24 @@ def hf_to_lmbook(hf_state: dict[str, torch.Tensor], spec: _Spec) -> dict[str, to
             f"checkpoint has tensors this model type does not know: {unknown[:5]}"
             f"{' ...' if len(unknown) > 5 else ''}; is config.json's model_type right?"
         )
+    for (lm_template, layer), pieces in parts.items():
+        n = len(spec.fused[lm_template])
+        if len(pieces) != n:  # the missing-tensor check in _load_into names the lmbook key
+            continue
+        out[_fill(lm_template, layer)] = torch.cat([pieces[i] for i in range(n)])  # (3D, ...)
     return out
 
 
 def lmbook_to_hf(state: dict[str, torch.Tensor], spec: _Spec) -> dict[str, torch.Tensor]:
-    """The inverse of :func:`hf_to_lmbook`: fuse, transpose and rename to Hugging Face names."""
+    """The inverse of :func:`hf_to_lmbook`: split, transpose and rename to Hugging Face names."""
     out: dict[str, torch.Tensor] = {}
-    done: set[str] = set()
-    for hf_template, targets in spec.fused.items():
-        layer = 0
-        while _fill(targets[0], str(layer)) in state:
-            parts = [state[_fill(t, str(layer))] for t in targets]
-            fused = torch.cat(parts, dim=0)  # 3 x (D, in) -> (3D, in)
-            if hf_template in spec.transposed:
-                fused = fused.t()  # (3D, in) -> (in, 3D), Conv1D layout
-            out[_fill(hf_template, str(layer))] = fused.contiguous()
-            done.update(_fill(t, str(layer)) for t in targets)
-            layer += 1
     for name, tensor in state.items():
-        if name in done:
+        hit = _match(name, spec.fused)
+        if hit:
+            template, layer = hit
+            targets = spec.fused[template]
+            for target, part in zip(targets, tensor.chunk(len(targets)), strict=True):
+                out[_fill(target, layer)] = part.contiguous()  # (3D, ...) -> 3 x (D, ...)
             continue
         hit = _match(name, spec.keys)
         if hit is None:
@@ -289,7 +285,7 @@ def _bert_config(hf: dict, path: Path, has_pooler: bool, has_nsp: bool) -> BertC
         )
     return BertConfig(
         vocab_size=hf["vocab_size"],
-        max_position=hf.get("max_position_embeddings", 512),
+        block_size=hf.get("max_position_embeddings", 512),
         type_vocab_size=hf.get("type_vocab_size", 2),
         n_layers=hf["num_hidden_layers"],
         n_heads=hf["num_attention_heads"],
@@ -298,7 +294,7 @@ def _bert_config(hf: dict, path: Path, has_pooler: bool, has_nsp: bool) -> BertC
         dropout=hf.get("hidden_dropout_prob", 0.1),
         layer_norm_eps=hf.get("layer_norm_eps", 1e-12),
         activation=_activation(hf, "hidden_act", path),
-        pad_token_id=hf.get("pad_token_id") or 0,
+        pad_id=hf.get("pad_token_id") or 0,
         add_pooler=has_pooler,
         add_nsp_head=has_nsp,
     )
@@ -338,7 +334,7 @@ def _bert_hf_config(c: BertConfig) -> dict:
         "architectures": ["BertForPreTraining" if c.add_nsp_head else "BertForMaskedLM"],
         "model_type": "bert",
         "vocab_size": c.vocab_size,
-        "max_position_embeddings": c.max_position,
+        "max_position_embeddings": c.block_size,
         "type_vocab_size": c.type_vocab_size,
         "num_hidden_layers": c.n_layers,
         "num_attention_heads": c.n_heads,
@@ -348,7 +344,7 @@ def _bert_hf_config(c: BertConfig) -> dict:
         "hidden_dropout_prob": c.dropout,
         "attention_probs_dropout_prob": c.dropout,
         "layer_norm_eps": c.layer_norm_eps,
-        "pad_token_id": c.pad_token_id,
+        "pad_token_id": c.pad_id,
         "position_embedding_type": "absolute",
         "initializer_range": 0.02,
         "tie_word_embeddings": True,
@@ -459,7 +455,12 @@ def _load_into(model: nn.Module, state: dict[str, torch.Tensor], spec: _Spec, wh
             expected[name].copy_(tensor)
 
 
-def load_pretrained(path: str | os.PathLike, dtype: torch.dtype | None = None) -> GPT | BERT:
+def load_pretrained(
+    path: str | os.PathLike,
+    dtype: torch.dtype | None = None,
+    *,
+    require_mlm_head: bool = False,
+) -> GPT | BERT:
     """Load a Hugging Face GPT-2 or BERT directory as an lmbook model (in eval mode).
 
     Args:
@@ -468,6 +469,10 @@ def load_pretrained(path: str | os.PathLike, dtype: torch.dtype | None = None) -
             "bert" a :class:`BERT` (``BertModel``, ``BertForMaskedLM`` or ``BertForPreTraining``
             weights; the last also fills the next-sentence head, ``add_nsp_head=True``).
         dtype: cast the parameters to this dtype (default: float32).
+        require_mlm_head: for BERT, refuse a checkpoint without a masked-LM head. By default
+            a ``BertModel`` checkpoint (an encoder, such as all-MiniLM-L6-v2) loads silently
+            and its ``mlm_head`` keeps its random initialisation (``model.mlm_head_loaded``
+            is False): hidden states are exact, ``mlm_logits()`` is meaningless until trained.
 
     Returns:
         the model, on CPU; move it with ``.to(device)``.
@@ -475,7 +480,8 @@ def load_pretrained(path: str | os.PathLike, dtype: torch.dtype | None = None) -
     Raises:
         FileNotFoundError: the directory, config.json or the weights are missing.
         CheckpointError (a ValueError): corrupt/truncated/unsafe file, unsupported model type,
-            or weights that do not match the config (the message names the tensor).
+            weights that do not match the config (the message names the tensor), or no MLM
+            head when ``require_mlm_head=True``.
 
     Introduced in: Chapter 3.1.
     """
@@ -509,13 +515,14 @@ def load_pretrained(path: str | os.PathLike, dtype: torch.dtype | None = None) -
     except CheckpointError as e:
         raise CheckpointError(f"{directory}: {e}") from e
     _load_into(model, state, spec, directory)
-    if isinstance(model, BERT) and "mlm_head.dense.weight" not in state:
-        warnings.warn(
-            f"{directory} is a BertModel checkpoint without a masked-LM head: mlm_head is "
-            "randomly initialised (its decoder is tied to the token embeddings), so "
-            "mlm_logits() is meaningless until it is trained; hidden states are unaffected",
-            stacklevel=2,
-        )
+    if isinstance(model, BERT):
+        model.mlm_head_loaded = "mlm_head.dense.weight" in state
+        if require_mlm_head and not model.mlm_head_loaded:
+            raise CheckpointError(
+                f"{directory} is a BertModel checkpoint without a masked-LM head "
+                "(cls.predictions.*); load a BertForMaskedLM or BertForPreTraining checkpoint, "
+                "or pass require_mlm_head=False and train the head"
+            )
     model.eval()
     return model.to(dtype) if dtype is not None else model
 

@@ -80,11 +80,29 @@ def test_eos_stops_and_pads(gpt):
     prompt = torch.tensor([[1, 2, 3], [4, 5, 6]])
     free = gpt.generate(prompt, 8, temperature=0.0)
     eos = int(free[0, 5])  # the third token generated for row 0
-    out = gpt.generate(prompt, 8, temperature=0.0, eos_token_id=eos)
-    assert out[0, 5] == eos
-    assert (out[0, 5:] == eos).all()
-    # decoding stops once every row has produced eos (or at max_new_tokens)
-    assert out.shape[1] <= free.shape[1]
+    out = gpt.generate(prompt, 8, temperature=0.0, eos_id=eos)
+    first = 3 + int((free[0, 3:] == eos).nonzero()[0])  # row 0's first eos
+    assert torch.equal(out[0, : first + 1], free[0, : first + 1])
+    assert (out[0, first:] == eos).all()  # finished rows are padded with eos
+    # Once every row has produced eos, decoding stops: row 0 alone ends at its eos.
+    alone = gpt.generate(prompt[:1], 8, temperature=0.0, eos_id=eos)
+    assert alone.shape == (1, first + 1)
+    assert torch.equal(alone[0], free[0, : first + 1])
+
+
+def test_old_keyword_eos_token_id_still_works_with_a_warning(gpt):
+    prompt = torch.tensor([[1, 2, 3]])
+    eos = int(gpt.generate(prompt, 1, temperature=0.0)[0, -1])
+    with pytest.warns(DeprecationWarning, match="eos_id"):
+        out = gpt.generate(prompt, 5, temperature=0.0, eos_token_id=eos)
+    assert out.shape == (1, 4)
+
+
+def test_generation_function_is_the_method(gpt):
+    prompt = torch.tensor([[7, 8]])
+    assert torch.equal(
+        generate(gpt, prompt, 6, temperature=0.0), gpt.generate(prompt, 6, temperature=0.0)
+    )
 
 
 def test_prompt_longer_than_context_is_cropped(gpt):

@@ -140,7 +140,7 @@ def test_decoding_restores_training_mode_and_checks_arguments():
     assert model.training
     with pytest.raises(ValueError, match="beam_size"):
         beam_search(model, src, mask, 0, 4, BOS, EOS)
-    with pytest.raises(ValueError, match="max_position"):
+    with pytest.raises(ValueError, match="block_size=23"):
         greedy_decode(model, src, mask, 23, BOS, EOS)
     with pytest.raises(ValueError, match="bos_id"):
         greedy_decode(model, src, mask, 4, 29, EOS)

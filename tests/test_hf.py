@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -252,14 +253,28 @@ def test_real_minilm_weights_match_transformers():
                 padding=True, return_tensors="pt")  # fmt: skip
     assert batch["attention_mask"].min() == 0 and batch["token_type_ids"].max() == 1
     ref = transformers.BertModel.from_pretrained(path).eval()
-    with pytest.warns(UserWarning, match="without a masked-LM head"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an encoder checkpoint loads silently (no MLM head asked)
         model = load_pretrained(path)
+    assert not model.mlm_head_loaded
+    with pytest.raises(CheckpointError, match="without a masked-LM head"):
+        load_pretrained(path, require_mlm_head=True)
     assert model.config.n_layers == 6 and model.config.d_model == 384
     with torch.no_grad():
         r = ref(**batch)
         o = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
     torch.testing.assert_close(o.last_hidden_state, r.last_hidden_state, atol=1e-4, rtol=0)
     torch.testing.assert_close(o.pooler_output, r.pooler_output, atol=1e-4, rtol=0)
+
+
+def test_encoder_checkpoint_loads_silently_unless_the_mlm_head_is_required(tmp_path):
+    _save_random_bert(transformers.BertModel, tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = load_pretrained(tmp_path)
+    assert not model.mlm_head_loaded
+    with pytest.raises(CheckpointError, match="require_mlm_head"):
+        load_pretrained(tmp_path, require_mlm_head=True)
 
 
 def test_bert_for_pretraining_parity_with_transformers(tmp_path):

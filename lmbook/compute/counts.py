@@ -111,7 +111,7 @@ class ModelShape:
     def from_config(cls, config: Any, name: str = "") -> ModelShape:
         """Read the shape of an lmbook ``GPTConfig`` or ``BertConfig``.
 
-        A BERT config brings its segment embeddings and its ``max_position`` as the context;
+        A BERT config brings its segment embeddings and its ``block_size`` as the context;
         a GPT config its ``block_size``, grouped-query heads, biases and tying.
 
         Raises:
@@ -128,7 +128,7 @@ class ModelShape:
         specific: dict[str, Any]
         if isinstance(config, BertConfig):
             specific = {
-                "block_size": config.max_position,
+                "block_size": config.block_size,
                 "type_vocab_size": config.type_vocab_size,
             }
         elif isinstance(config, GPTConfig):

@@ -11,26 +11,31 @@ Introduced in: Chapter 3.1 (the BERT forward pass, step by step).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from contextlib import nullcontext
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from lmbook.nn import ACTIVATIONS, ATTENTION_IMPLS, LearnedPositions, TransformerBlock, padding_mask
+from lmbook.models.config import ModelConfig, model_config
+from lmbook.nn import LearnedPositions, PostLNBlock, activation, record_attention
+from lmbook.nn.checks import check_key_mask, check_token_ids
 
 __all__ = ["BERT", "BertConfig", "BertOutput"]
 
 
-@dataclass
-class BertConfig:
+@model_config
+class BertConfig(ModelConfig):
     """Hyper-parameters of a BERT encoder (defaults: BERT-base, Devlin et al. 2019).
+
+    Presets: "bert-base", "minilm-l6" (all-MiniLM-L6-v2's shape), "tiny" (odd sizes for tests).
 
     Introduced in: Chapter 3.1.
     """
 
     vocab_size: int = 30522  # V: WordPiece vocabulary
-    max_position: int = 512  # longest sequence (size of the learned position table)
+    block_size: int = 512  # longest sequence (size of the learned position table)
     type_vocab_size: int = 2  # segments: sentence A = 0, sentence B = 1
     n_layers: int = 12  # encoder blocks
     n_heads: int = 12  # attention heads H
@@ -39,69 +44,40 @@ class BertConfig:
     dropout: float = 0.1  # on embeddings, attention weights and residual branches
     layer_norm_eps: float = 1e-12
     activation: str = "gelu"  # BERT uses the exact (erf) GELU
-    pad_token_id: int = 0  # [PAD]; its embedding row starts at zero and gets no gradient
+    pad_id: int = 0  # [PAD]; its embedding row starts at zero and gets no gradient
     add_pooler: bool = True  # tanh(W h_[CLS] + b), the next-sentence-prediction input
     attn_impl: str = "sdpa"  # "sdpa" (fused) or "naive" (readable, returns weights)
     add_nsp_head: bool = False  # Linear(D, 2) on the pooler output: is B the sentence after A?
 
-    def __post_init__(self) -> None:
-        for name in ("vocab_size", "max_position", "type_vocab_size", "n_layers", "n_heads",
-                     "d_model", "d_ff"):  # fmt: skip
-            if getattr(self, name) < 1:
-                raise ValueError(f"BertConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.d_model % self.n_heads != 0:
-            raise ValueError(
-                f"BertConfig: d_model ({self.d_model}) must be divisible by n_heads "
-                f"({self.n_heads}); change one of them"
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"BertConfig.dropout must be in [0, 1), got {self.dropout}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"BertConfig.activation must be one of {ACTIVATIONS}, got {self.activation!r}"
-            )
-        if self.attn_impl not in ATTENTION_IMPLS:
-            raise ValueError(
-                f"BertConfig.attn_impl must be one of {ATTENTION_IMPLS}, got {self.attn_impl!r}"
-            )
+    POSITIVE: ClassVar = (
+        "vocab_size",
+        "block_size",
+        "type_vocab_size",
+        "n_layers",
+        "n_heads",
+        "d_model",
+        "d_ff",
+    )
+    RENAMED: ClassVar = {"max_position": "block_size", "pad_token_id": "pad_id"}
+
+    def validate(self) -> None:
+        super().validate()
         if self.add_nsp_head and not self.add_pooler:
             raise ValueError(
                 "BertConfig.add_nsp_head=True needs the pooler (its input is the pooled [CLS] "
                 "vector); set add_pooler=True or drop the NSP head"
             )
-        if not 0 <= self.pad_token_id < self.vocab_size:
-            raise ValueError(
-                f"BertConfig.pad_token_id ({self.pad_token_id}) must be a token id < vocab_size"
-            )
-
-    @classmethod
-    def preset(cls, name: str, **overrides) -> BertConfig:
-        """A named configuration: "bert-base", "minilm-l6" (all-MiniLM-L6-v2's shape), "tiny"."""
-        if name not in _BERT_PRESETS:
-            raise ValueError(f"unknown BERT preset {name!r}; choose one of {sorted(_BERT_PRESETS)}")
-        valid = {f.name for f in fields(cls)}
-        unknown = set(overrides) - valid
-        if unknown:
-            raise ValueError(f"unknown BertConfig fields {sorted(unknown)}; valid: {sorted(valid)}")
-        return cls(**{**_BERT_PRESETS[name], **overrides})
-
-    def replace(self, **changes) -> BertConfig:
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
+        if not 0 <= self.pad_id < self.vocab_size:
+            raise ValueError(f"BertConfig.pad_id ({self.pad_id}) must be a token id < vocab_size")
 
 
-_BERT_PRESETS: dict[str, dict] = {
+BertConfig.PRESETS = {
     "bert-base": dict(),
     "minilm-l6": dict(n_layers=6, n_heads=12, d_model=384, d_ff=1536),
+    # Odd sizes so a transposed or mis-sliced weight cannot pass a test by accident.
     "tiny": dict(
-        vocab_size=97,
-        max_position=29,
-        type_vocab_size=3,
-        n_layers=2,
-        n_heads=3,
-        d_model=36,
-        d_ff=37,
-    ),  # fmt: skip
+        vocab_size=97, block_size=29, type_vocab_size=3, n_layers=2, n_heads=3, d_model=36, d_ff=37
+    ),
 }
 
 
@@ -136,10 +112,8 @@ class MLMHead(nn.Module):
         self.bias = nn.Parameter(torch.zeros(config.vocab_size))
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        h = self.dense(hidden)
-        h = F.gelu(h, approximate="tanh") if self.activation == "gelu_tanh" else (
-            F.relu(h) if self.activation == "relu" else F.gelu(h))  # fmt: skip
-        return self.decoder(self.norm(h)) + self.bias
+        h = activation(self.activation, self.dense(hidden))  # (B, T, D)
+        return self.decoder(self.norm(h)) + self.bias  # (B, T, D) -> (B, T, V)
 
 
 class BERT(nn.Module):
@@ -159,22 +133,21 @@ class BERT(nn.Module):
     def __init__(self, config: BertConfig) -> None:
         super().__init__()
         self.config = c = config
-        self.tok_emb = nn.Embedding(c.vocab_size, c.d_model, padding_idx=c.pad_token_id)
-        self.pos_emb = LearnedPositions(c.max_position, c.d_model)
+        self.tok_emb = nn.Embedding(c.vocab_size, c.d_model, padding_idx=c.pad_id)
+        self.pos_emb = LearnedPositions(c.block_size, c.d_model)
         self.seg_emb = nn.Embedding(c.type_vocab_size, c.d_model)
         self.emb_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(
-            TransformerBlock(
+            PostLNBlock(
                 c.d_model,
                 c.n_heads,
                 c.d_ff,
-                norm_first=False,
                 dropout=c.dropout,
                 activation=c.activation,
                 eps=c.layer_norm_eps,
                 attn_impl=c.attn_impl,
-            )  # fmt: skip
+            )
             for _ in range(c.n_layers)
         )
         self.pooler = nn.Linear(c.d_model, c.d_model) if c.add_pooler else None
@@ -182,6 +155,7 @@ class BERT(nn.Module):
         # Next-sentence prediction (Devlin et al. 2019, section 3.1, task 2): class 0 = "B
         # follows A", 1 = "B is a random sentence", as in Hugging Face's cls.seq_relationship.
         self.nsp_head = nn.Linear(c.d_model, 2) if c.add_nsp_head else None
+        self.mlm_head_loaded = False  # True once lmbook.hf.load_pretrained filled the MLM head
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -200,46 +174,24 @@ class BERT(nn.Module):
         nn.init.normal_(self.pos_emb.weight, std=0.02)
         nn.init.zeros_(self.mlm_head.bias)
         with torch.no_grad():
-            self.tok_emb.weight[self.config.pad_token_id].zero_()
+            self.tok_emb.weight[self.config.pad_id].zero_()
 
     def num_parameters(self) -> int:
         """Number of parameters (the tied decoder counted once)."""
         return sum(p.numel() for p in self.parameters())
 
-    def _check_inputs(self, input_ids, attention_mask, token_type_ids) -> None:
+    def _check_inputs(self, input_ids, attention_mask, token_type_ids) -> torch.Tensor | None:
         c = self.config
-        if input_ids.dim() != 2 or input_ids.shape[1] == 0:
-            raise ValueError(
-                f"input_ids must be a non-empty (B, T) tensor, got {tuple(input_ids.shape)}; "
-                "add a batch axis with ids[None]"
-            )
-        if input_ids.dtype not in (torch.long, torch.int32):
-            raise ValueError(f"input_ids must be integer token ids, got dtype {input_ids.dtype}")
-        if input_ids.shape[1] > c.max_position:
-            raise ValueError(
-                f"sequence of {input_ids.shape[1]} tokens is longer than max_position="
-                f"{c.max_position}; truncate it (tokenizer truncation=True, max_length="
-                f"{c.max_position})"
-            )
-        lo, hi = torch.aminmax(input_ids)
-        if lo < 0 or hi >= c.vocab_size:
-            raise ValueError(
-                f"token ids must be in [0, {c.vocab_size}), got min {int(lo)} and max {int(hi)}; "
-                "encode with this model's own vocabulary"
-            )
-        for name, t in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
-            if t is not None and tuple(t.shape) != tuple(input_ids.shape):
-                raise ValueError(
-                    f"{name} has shape {tuple(t.shape)} but input_ids has shape "
-                    f"{tuple(input_ids.shape)}; they must match exactly (one entry per token), "
-                    "so build both with the same tokenizer call"
-                )
+        check_token_ids(input_ids, c.vocab_size, block_size=c.block_size)
         if token_type_ids is not None:
-            lo, hi = torch.aminmax(token_type_ids)
-            if lo < 0 or hi >= c.type_vocab_size:
+            if tuple(token_type_ids.shape) != tuple(input_ids.shape):
                 raise ValueError(
-                    f"token_type_ids must be in [0, {c.type_vocab_size}), got {int(lo)}..{int(hi)}"
+                    f"token_type_ids has shape {tuple(token_type_ids.shape)} but input_ids has "
+                    f"shape {tuple(input_ids.shape)}; they must match exactly (one entry per "
+                    "token), so build both with the same tokenizer call"
                 )
+            check_token_ids(token_type_ids, c.type_vocab_size, name="token_type_ids")
+        return check_key_mask(attention_mask, input_ids.shape)  # (B, T) -> (B, 1, 1, T)
 
     def forward(
         self,
@@ -259,26 +211,23 @@ class BERT(nn.Module):
         Returns:
             :class:`BertOutput`.
         """
-        self._check_inputs(input_ids, attention_mask, token_type_ids)
+        mask = self._check_inputs(input_ids, attention_mask, token_type_ids)  # padded keys hidden
         T = input_ids.shape[1]
         if token_type_ids is None:
             token_type_ids = torch.zeros_like(input_ids)
         # Embeddings (Devlin et al. 2019, figure 2): token + segment + position, then LayerNorm.
         x = self.tok_emb(input_ids) + self.seg_emb(token_type_ids) + self.pos_emb(T)  # (B, T, D)
         x = self.drop(self.emb_norm(x))
-        # Padded keys are hidden from every query; an all-ones mask is dropped so sdpa can
-        # use its unmasked kernel.
-        mask = None
-        if attention_mask is not None and not bool(attention_mask.all()):
-            mask = padding_mask(attention_mask)  # (B, T) -> (B, 1, 1, T)
-        attentions = []
-        for block in self.blocks:
-            x = block(x, mask=mask, return_weights=return_weights)
-            if return_weights:
-                x, w = x
-                attentions.append(w)
+        with record_attention(self) if return_weights else nullcontext() as maps:
+            for block in self.blocks:
+                x = block(x, mask=mask)
         pooled = torch.tanh(self.pooler(x[:, 0])) if self.pooler is not None else None  # (B, D)
-        return BertOutput(x, pooled, tuple(attentions) if return_weights else None)
+        attentions = (
+            tuple(maps[f"blocks.{i}.attn"][0] for i in range(len(self.blocks)))
+            if return_weights
+            else None
+        )
+        return BertOutput(x, pooled, attentions)
 
     def mlm_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """Masked-LM logits from the encoder output: (B, T, D) -> (B, T, V)."""

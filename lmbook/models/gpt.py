@@ -11,19 +11,30 @@ Introduced in: Chapter 3.2 (GPT forward pass and the generation loop).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+import warnings
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from lmbook.nn import ACTIVATIONS, ATTENTION_IMPLS, KVCache, LearnedPositions, TransformerBlock
+from lmbook.generation.sampling import sample_next_token
+from lmbook.models.config import ModelConfig, model_config
+from lmbook.nn import KVCache, LearnedPositions, PreLNBlock
+from lmbook.nn.checks import check_token_ids
 
 __all__ = ["GPT", "GPTConfig"]
 
 
-@dataclass
-class GPTConfig:
+@model_config
+class GPTConfig(ModelConfig):
     """Hyper-parameters of a GPT model (defaults: GPT-2 small, 124M parameters).
+
+    Presets: "gpt2", "gpt2-medium", "nanogpt-cpu" (4 layers, 4 heads, 128 wide, block 64),
+    "nanogpt-gpu" (6 layers, 6 heads, 384 wide, block 256), "tiny" (odd sizes for tests).
+
+    Example:
+        >>> GPTConfig.preset("nanogpt-cpu", vocab_size=65).replace(d_model=256).d_ff
+        1024
 
     Introduced in: Chapter 3.2.
     """
@@ -42,58 +53,8 @@ class GPTConfig:
     attn_impl: str = "sdpa"  # "sdpa" (fused) or "naive" (readable, returns weights)
     tie_embeddings: bool = True  # lm_head shares its weight with tok_emb (Press & Wolf 2017)
 
-    def __post_init__(self) -> None:
-        if self.d_ff is None:
-            self.d_ff = 4 * self.d_model
-        for name in ("vocab_size", "block_size", "n_layers", "n_heads", "d_model", "d_ff"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"GPTConfig.{name} must be >= 1, got {getattr(self, name)}")
-        if self.d_model % self.n_heads != 0:
-            raise ValueError(
-                f"GPTConfig: d_model ({self.d_model}) must be divisible by n_heads "
-                f"({self.n_heads}); change one of them"
-            )
-        kv = self.n_heads if self.n_kv_heads is None else self.n_kv_heads
-        if kv < 1 or self.n_heads % kv != 0:
-            raise ValueError(
-                f"GPTConfig: n_heads ({self.n_heads}) must be a multiple of n_kv_heads ({kv})"
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"GPTConfig.dropout must be in [0, 1), got {self.dropout}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"GPTConfig.activation must be one of {ACTIVATIONS}, got {self.activation!r}"
-            )
-        if self.attn_impl not in ATTENTION_IMPLS:
-            raise ValueError(
-                f"GPTConfig.attn_impl must be one of {ATTENTION_IMPLS}, got {self.attn_impl!r}"
-            )
-
-    @classmethod
-    def preset(cls, name: str, **overrides) -> GPTConfig:
-        """A named configuration, with optional field overrides.
-
-        Names: "gpt2", "gpt2-medium", "nanogpt-cpu" (4 layers, 4 heads, 128 wide, block 64),
-        "nanogpt-gpu" (6 layers, 6 heads, 384 wide, block 256), "tiny" (odd sizes for tests).
-
-        Example:
-            >>> GPTConfig.preset("nanogpt-cpu", vocab_size=65)
-        """
-        if name not in _GPT_PRESETS:
-            raise ValueError(f"unknown GPT preset {name!r}; choose one of {sorted(_GPT_PRESETS)}")
-        valid = {f.name for f in fields(cls)}
-        unknown = set(overrides) - valid
-        if unknown:
-            raise ValueError(f"unknown GPTConfig fields {sorted(unknown)}; valid: {sorted(valid)}")
-        base = dict(_GPT_PRESETS[name])
-        base.update(overrides)
-        if "d_model" in overrides and "d_ff" not in overrides:
-            base["d_ff"] = None  # keep d_ff = 4 * d_model when only the width changes
-        return cls(**base)
-
-    def replace(self, **changes) -> GPTConfig:
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
+    POSITIVE: ClassVar = ("vocab_size", "block_size", "n_layers", "n_heads", "d_model", "d_ff")
+    DERIVED: ClassVar = {"d_ff": lambda c: 4 * c.d_model}
 
 
 _GPT_PRESETS: dict[str, dict] = {
@@ -125,6 +86,7 @@ _GPT_PRESETS: dict[str, dict] = {
     # Odd sizes so a transposed or mis-sliced weight cannot pass a test by accident.
     "tiny": dict(vocab_size=97, block_size=23, n_layers=2, n_heads=3, d_model=36, d_ff=37),
 }
+GPTConfig.PRESETS = _GPT_PRESETS
 
 
 class GPT(nn.Module):
@@ -147,18 +109,17 @@ class GPT(nn.Module):
         self.pos_emb = LearnedPositions(c.block_size, c.d_model)
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(
-            TransformerBlock(
+            PreLNBlock(
                 c.d_model,
                 c.n_heads,
                 c.d_ff,
-                norm_first=True,
                 dropout=c.dropout,
                 activation=c.activation,
                 bias=c.bias,
                 eps=c.layer_norm_eps,
                 n_kv_heads=c.n_kv_heads,
                 attn_impl=c.attn_impl,
-            )  # fmt: skip
+            )
             for _ in range(c.n_layers)
         )
         self.final_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps, bias=c.bias)
@@ -208,30 +169,6 @@ class GPT(nn.Module):
         """An empty KV cache with one entry per block (for incremental decoding)."""
         return KVCache(len(self.blocks))
 
-    def _check_input(self, input_ids: torch.Tensor, past: int) -> None:
-        if input_ids.dim() != 2:
-            raise ValueError(
-                f"input_ids must have shape (B, T), got {tuple(input_ids.shape)}; "
-                "add a batch axis with input_ids[None]"
-            )
-        if input_ids.dtype not in (torch.long, torch.int32, torch.int64):
-            raise ValueError(f"input_ids must be integer token ids, got dtype {input_ids.dtype}")
-        T = input_ids.shape[1]
-        if T == 0:
-            raise ValueError("input_ids is empty (T = 0); pass at least one token")
-        if past + T > self.config.block_size:
-            raise ValueError(
-                f"sequence of {past + T} tokens ({past} cached + {T} new) is longer than the "
-                f"context window block_size={self.config.block_size}; crop to the last "
-                f"{self.config.block_size} tokens (generate() does this for you)"
-            )
-        lo, hi = torch.aminmax(input_ids)
-        if lo < 0 or hi >= self.config.vocab_size:
-            raise ValueError(
-                f"token ids must be in [0, {self.config.vocab_size}), got min {int(lo)} and max "
-                f"{int(hi)}; encode with the tokenizer this model was trained with"
-            )
-
     def hidden_states(self, input_ids: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         """The final (normalised) hidden vectors, before the output head.
 
@@ -245,7 +182,9 @@ class GPT(nn.Module):
             (B, T, D); used by task heads (classification on the last token) and by forward().
         """
         past = 0 if cache is None else cache.seq_len
-        self._check_input(input_ids, past)
+        check_token_ids(
+            input_ids, self.config.vocab_size, block_size=self.config.block_size, past=past
+        )
         T = input_ids.shape[1]
         x = self.tok_emb(input_ids) + self.pos_emb(T, offset=past)  # (B, T, D) + (T, D)
         x = self.drop(x)
@@ -273,17 +212,71 @@ class GPT(nn.Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
-        eos_token_id: int | None = None,
+        eos_id: int | None = None,
         use_cache: bool = True,
         generator: torch.Generator | None = None,
+        **deprecated,
     ) -> torch.Tensor:
-        """Continue ``input_ids`` by sampling; see :func:`lmbook.generation.generate`.
+        """Continue ``input_ids`` one token at a time (greedy, temperature, top-k, top-p).
 
-        ``temperature=0.0`` is greedy decoding. Returns (B, T + n) with n <= max_new_tokens.
+        Each step feeds the model only the newest token and reuses the cached keys and values
+        of the earlier ones. When the sequence outgrows the context window, the model sees
+        the last ``block_size`` tokens, exactly as without a cache (the cache is rebuilt).
+
+        Args:
+            input_ids: (B, T) prompt token ids.
+            max_new_tokens: how many tokens to add at most.
+            temperature: 0.0 for greedy decoding, otherwise the sampling temperature.
+            top_k: sample from the k most likely tokens only.
+            top_p: sample from the nucleus of probability p only.
+            eos_id: stop a sequence once it emits this token; finished rows are padded
+                with it, and decoding stops when every row has finished.
+            use_cache: reuse keys/values between steps (same tokens, faster).
+            generator: ``torch.Generator`` for reproducible sampling.
+
+        Returns:
+            (B, T + n) token ids, n <= max_new_tokens.
+
+        Introduced in: Chapter 3.2.
         """
-        from lmbook.generation import generate
+        eos_id = _renamed_eos(eos_id, deprecated)
+        if max_new_tokens < 0:
+            raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
+        check_token_ids(input_ids, self.config.vocab_size)
+        block_size = self.config.block_size
+        was_training = self.training
+        self.eval()
+        ids = input_ids
+        cache = self.new_cache() if use_cache else None
+        finished = torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
+        step_input = ids[:, -block_size:]  # crop the prompt to the context window
+        try:
+            for _ in range(max_new_tokens):
+                if cache is not None and cache.seq_len + step_input.shape[1] > block_size:
+                    # Window full: positions shift, so cached keys are stale. Rebuild from
+                    # the last block_size tokens (what the uncached model would see).
+                    cache.reset()
+                    step_input = ids[:, -block_size:]
+                if cache is None:
+                    step_input = ids[:, -block_size:]
+                logits = self(step_input, cache=cache)[:, -1]  # (B, T, V) -> (B, V)
+                next_ids = sample_next_token(logits, temperature, top_k, top_p, generator)
+                if eos_id is not None:
+                    next_ids = next_ids.masked_fill(finished, eos_id)
+                    finished |= next_ids == eos_id
+                ids = torch.cat([ids, next_ids[:, None]], dim=1)  # (B, T) -> (B, T + 1)
+                step_input = next_ids[:, None]
+                if eos_id is not None and bool(finished.all()):
+                    break
+        finally:
+            self.train(was_training)
+        return ids
 
-        return generate(
-            self, input_ids, max_new_tokens, temperature=temperature, top_k=top_k,
-            top_p=top_p, eos_token_id=eos_token_id, use_cache=use_cache, generator=generator,
-        )  # fmt: skip
+
+def _renamed_eos(eos_id: int | None, deprecated: dict) -> int | None:
+    if set(deprecated) - {"eos_token_id"}:
+        raise TypeError(f"generate() got unexpected arguments {sorted(deprecated)}")
+    if "eos_token_id" in deprecated:
+        warnings.warn("generate(eos_token_id=) is deprecated; use eos_id=", DeprecationWarning, 3)
+        return deprecated["eos_token_id"]
+    return eos_id

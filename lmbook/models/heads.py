@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lmbook.models.gpt import GPT
+
 __all__ = [
     "BertForQA",
     "SequenceClassifier",
@@ -114,21 +116,12 @@ def encoder_hidden_states(
     """Run ``encoder`` and return its last hidden states (B, T, D).
 
     Works for lmbook's BERT (whose output has ``.last_hidden_state``) and for
-    lmbook's GPT (the output of its final LayerNorm), without copying either
-    model's forward pass.
+    lmbook's GPT (:meth:`GPT.hidden_states`, the output of its final LayerNorm).
     """
-    if type(encoder).__name__ == "GPT" and hasattr(encoder, "final_norm"):
-        # GPT's forward returns logits only; its hidden states are the output of its final
-        # LayerNorm, caught with a hook so GPT's forward is reused, not copied. GPT takes no
-        # attention mask: with right padding, causal attention keeps the real tokens from
-        # ever seeing the padding, so the last real token's vector is unaffected by it.
-        captured: list[torch.Tensor] = []
-        handle = encoder.final_norm.register_forward_hook(lambda m, i, o: captured.append(o))
-        try:
-            encoder(input_ids)
-        finally:
-            handle.remove()
-        return captured[-1]
+    if isinstance(encoder, GPT):
+        # GPT takes no attention mask: with right padding, causal attention keeps the real
+        # tokens from ever seeing the padding, so the last real token's vector is unaffected.
+        return encoder.hidden_states(input_ids)
     kwargs: dict[str, Any] = {"attention_mask": attention_mask}
     if token_type_ids is not None:
         kwargs["token_type_ids"] = token_type_ids

@@ -16,33 +16,37 @@ Introduced in: Chapter 6.2 (machine translation).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from lmbook.nn import (
-    ACTIVATIONS,
-    ATTENTION_IMPLS,
-    KVCache,
-    SinusoidalPositions,
-    TransformerBlock,
-    padding_mask,
-)
+from lmbook.generation.seq2seq import beam_search, greedy_decode
+from lmbook.models.config import ModelConfig, model_config
+from lmbook.nn import KVCache, PostLNBlock, PreLNBlock, SinusoidalPositions, record_attention
+from lmbook.nn.checks import check_key_mask, check_token_ids
 
 __all__ = ["Seq2SeqConfig", "Seq2SeqTransformer"]
 
 
-@dataclass
-class Seq2SeqConfig:
+@model_config
+class Seq2SeqConfig(ModelConfig):
     """Hyper-parameters of an encoder-decoder Transformer (defaults: Transformer base).
+
+    Presets: "transformer-base" (Vaswani et al. 2017 base: 6+6 layers, 512 wide, 8 heads,
+    d_ff 2048; 63.1M parameters at V=37000, which the paper's Table 3 lists as 65M),
+    "cpu-small" (3+3 layers, 128 wide, pre-LN, for minutes of CPU training), "tiny" (odd
+    sizes for tests).
+
+    Example:
+        >>> Seq2SeqConfig.preset("cpu-small", vocab_size=4000)
 
     Introduced in: Chapter 6.2.
     """
 
     vocab_size: int = 37000  # target vocabulary V (the paper's shared EN-DE BPE: 37k)
     src_vocab_size: int | None = None  # source vocabulary; None -> vocab_size
-    max_position: int = 512  # longest source or target sequence (sinusoid table length)
+    block_size: int = 512  # longest source or target sequence (sinusoid table length)
     n_encoder_layers: int = 6  # encoder blocks
     n_decoder_layers: int = 6  # decoder blocks
     n_heads: int = 8  # attention heads H
@@ -53,88 +57,73 @@ class Seq2SeqConfig:
     norm_first: bool = False  # False: post-LN as in the paper; True: pre-LN (no warm-up needed)
     layer_norm_eps: float = 1e-5
     bias: bool = True  # biases in Linear and LayerNorm layers
-    share_embeddings: bool = True  # one table for source and target (needs one vocabulary)
+    # True: one table for source tokens, target tokens and the output head (section 3.4 of
+    # the paper; needs one joint vocabulary). False: the source gets its own table; the
+    # output head still shares the target table.
+    tie_embeddings: bool = True
     n_kv_heads: int | None = None  # grouped-query attention; None -> n_heads
     attn_impl: str = "sdpa"  # "sdpa" (fused) or "naive" (readable, returns weights)
 
-    def __post_init__(self) -> None:
-        if self.src_vocab_size is None:
-            self.src_vocab_size = self.vocab_size
-        for name in ("vocab_size", "src_vocab_size", "max_position", "n_encoder_layers",
-                     "n_decoder_layers", "n_heads", "d_model", "d_ff"):  # fmt: skip
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"Seq2SeqConfig.{name} must be an int >= 1, got {value!r}")
-        if self.d_model % self.n_heads != 0:
+    POSITIVE: ClassVar = (
+        "vocab_size",
+        "src_vocab_size",
+        "block_size",
+        "n_encoder_layers",
+        "n_decoder_layers",
+        "n_heads",
+        "d_model",
+        "d_ff",
+    )
+    DERIVED: ClassVar = {"src_vocab_size": lambda c: c.vocab_size}
+    RENAMED: ClassVar = {"max_position": "block_size", "share_embeddings": "tie_embeddings"}
+
+    def validate(self) -> None:
+        super().validate()
+        if self.tie_embeddings and self.src_vocab_size != self.vocab_size:
             raise ValueError(
-                f"Seq2SeqConfig: d_model ({self.d_model}) must be divisible by n_heads "
-                f"({self.n_heads}); change one of them"
-            )
-        kv = self.n_heads if self.n_kv_heads is None else self.n_kv_heads
-        if kv < 1 or self.n_heads % kv != 0:
-            raise ValueError(
-                f"Seq2SeqConfig: n_heads ({self.n_heads}) must be a multiple of n_kv_heads ({kv})"
-            )
-        if self.share_embeddings and self.src_vocab_size != self.vocab_size:
-            raise ValueError(
-                f"Seq2SeqConfig: share_embeddings=True needs one vocabulary, but src_vocab_size="
+                f"Seq2SeqConfig: tie_embeddings=True needs one vocabulary, but src_vocab_size="
                 f"{self.src_vocab_size} != vocab_size={self.vocab_size}; use a joint tokenizer "
-                "or set share_embeddings=False"
-            )
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"Seq2SeqConfig.dropout must be in [0, 1), got {self.dropout}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(
-                f"Seq2SeqConfig.activation must be one of {ACTIVATIONS}, got {self.activation!r}"
-            )
-        if self.attn_impl not in ATTENTION_IMPLS:
-            raise ValueError(
-                f"Seq2SeqConfig.attn_impl must be one of {ATTENTION_IMPLS}, got {self.attn_impl!r}"
+                "or set tie_embeddings=False"
             )
 
-    @classmethod
-    def preset(cls, name: str, **overrides) -> Seq2SeqConfig:
-        """A named configuration, with optional field overrides.
 
-        Names: "transformer-base" (Vaswani et al. 2017 base: 6+6 layers, 512 wide, 8 heads,
-        d_ff 2048; 63.1M parameters at V=37000, which the paper's Table 3 lists as 65M),
-        "cpu-small" (3+3 layers, 128 wide, pre-LN, for minutes of CPU training), "tiny" (odd
-        sizes for tests).
-
-        Example:
-            >>> Seq2SeqConfig.preset("cpu-small", vocab_size=4000)
-        """
-        if name not in _SEQ2SEQ_PRESETS:
-            raise ValueError(
-                f"unknown Seq2Seq preset {name!r}; choose one of {sorted(_SEQ2SEQ_PRESETS)}"
-            )
-        valid = {f.name for f in fields(cls)}
-        unknown = set(overrides) - valid
-        if unknown:
-            raise ValueError(
-                f"unknown Seq2SeqConfig fields {sorted(unknown)}; valid: {sorted(valid)}"
-            )
-        return cls(**{**_SEQ2SEQ_PRESETS[name], **overrides})
-
-    def replace(self, **changes) -> Seq2SeqConfig:
-        """A copy with some fields changed (validated again)."""
-        return replace(self, **changes)
-
-
-# fmt: off
-_SEQ2SEQ_PRESETS: dict[str, dict] = {
-    "transformer-base": dict(vocab_size=37000, n_encoder_layers=6, n_decoder_layers=6, n_heads=8,
-                             d_model=512, d_ff=2048, dropout=0.1, norm_first=False,
-                             max_position=512),
+Seq2SeqConfig.PRESETS = {
+    "transformer-base": dict(
+        vocab_size=37000,
+        n_encoder_layers=6,
+        n_decoder_layers=6,
+        n_heads=8,
+        d_model=512,
+        d_ff=2048,
+        dropout=0.1,
+        norm_first=False,
+        block_size=512,
+    ),
     # Small enough to learn short sentence pairs in a few CPU minutes. Pre-LN because it
     # trains stably without the paper's long learning-rate warm-up (Xiong et al. 2020).
-    "cpu-small": dict(vocab_size=8000, n_encoder_layers=3, n_decoder_layers=3, n_heads=4,
-                      d_model=128, d_ff=512, dropout=0.1, norm_first=True, max_position=128),
+    "cpu-small": dict(
+        vocab_size=8000,
+        n_encoder_layers=3,
+        n_decoder_layers=3,
+        n_heads=4,
+        d_model=128,
+        d_ff=512,
+        dropout=0.1,
+        norm_first=True,
+        block_size=128,
+    ),
     # Odd sizes so a transposed or mis-sliced weight cannot pass a test by accident.
-    "tiny": dict(vocab_size=97, n_encoder_layers=2, n_decoder_layers=2, n_heads=3, d_model=36,
-                 d_ff=37, dropout=0.0, max_position=23),
+    "tiny": dict(
+        vocab_size=97,
+        n_encoder_layers=2,
+        n_decoder_layers=2,
+        n_heads=3,
+        d_model=36,
+        d_ff=37,
+        dropout=0.0,
+        block_size=23,
+    ),
 }
-# fmt: on
 
 
 class Seq2SeqTransformer(nn.Module):
@@ -162,23 +151,30 @@ class Seq2SeqTransformer(nn.Module):
     def __init__(self, config: Seq2SeqConfig) -> None:
         super().__init__()
         self.config = c = config
-        if c.share_embeddings:
+        if c.tie_embeddings:
             self.tok_emb = nn.Embedding(c.vocab_size, c.d_model)
         else:
             self.src_emb = nn.Embedding(c.src_vocab_size, c.d_model)
             self.tgt_emb = nn.Embedding(c.vocab_size, c.d_model)
-        self.pos_emb = SinusoidalPositions(c.max_position, c.d_model)
+        self.pos_emb = SinusoidalPositions(c.block_size, c.d_model)
         self.drop = nn.Dropout(c.dropout)
 
-        def block(cross: bool) -> TransformerBlock:
-            return TransformerBlock(
-                c.d_model, c.n_heads, c.d_ff, norm_first=c.norm_first, cross_attention=cross,
-                dropout=c.dropout, activation=c.activation, bias=c.bias, eps=c.layer_norm_eps,
-                n_kv_heads=c.n_kv_heads, attn_impl=c.attn_impl,
-            )  # fmt: skip
-
-        self.encoder = nn.ModuleList(block(False) for _ in range(c.n_encoder_layers))
-        self.decoder = nn.ModuleList(block(True) for _ in range(c.n_decoder_layers))
+        Block = PreLNBlock if c.norm_first else PostLNBlock
+        kw = dict(
+            dropout=c.dropout,
+            activation=c.activation,
+            bias=c.bias,
+            eps=c.layer_norm_eps,
+            n_kv_heads=c.n_kv_heads,
+            attn_impl=c.attn_impl,
+        )
+        self.encoder = nn.ModuleList(
+            Block(c.d_model, c.n_heads, c.d_ff, **kw) for _ in range(c.n_encoder_layers)
+        )
+        self.decoder = nn.ModuleList(
+            Block(c.d_model, c.n_heads, c.d_ff, **kw, cross_attention=True)
+            for _ in range(c.n_decoder_layers)
+        )
         if c.norm_first:
             # Pre-LN leaves the residual stream unnormalised: normalise it once at the end.
             self.encoder_norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps, bias=c.bias)
@@ -192,11 +188,11 @@ class Seq2SeqTransformer(nn.Module):
 
     @property
     def source_embedding(self) -> nn.Embedding:
-        return self.tok_emb if self.config.share_embeddings else self.src_emb
+        return self.tok_emb if self.config.tie_embeddings else self.src_emb
 
     @property
     def target_embedding(self) -> nn.Embedding:
-        return self.tok_emb if self.config.share_embeddings else self.tgt_emb
+        return self.tok_emb if self.config.tie_embeddings else self.tgt_emb
 
     def reset_parameters(self) -> None:
         """Xavier-uniform Linear weights, zero biases, embeddings ~ N(0, 1/D).
@@ -229,51 +225,6 @@ class Seq2SeqTransformer(nn.Module):
         return KVCache(2 * len(self.decoder))
 
     # ------------------------------------------------------------------ input checks
-    def _check_ids(self, ids: torch.Tensor, name: str, vocab: int, past: int = 0) -> None:
-        if not isinstance(ids, torch.Tensor) or ids.dim() != 2:
-            shape = tuple(ids.shape) if isinstance(ids, torch.Tensor) else type(ids).__name__
-            raise ValueError(f"{name} must be a (B, L) tensor of token ids, got {shape}; "
-                             "add a batch axis with ids[None]")  # fmt: skip
-        if ids.dtype not in (torch.long, torch.int32, torch.int16, torch.uint8):
-            raise ValueError(f"{name} must hold integer token ids, got dtype {ids.dtype}")
-        L = ids.shape[1]
-        if L == 0:
-            raise ValueError(f"{name} is empty (length 0); pass at least one token")
-        if past + L > self.config.max_position:
-            raise ValueError(
-                f"{name} needs {past + L} positions ({past} cached + {L} new) but the model "
-                f"supports max_position={self.config.max_position}; truncate the sequences "
-                "or build the model with a larger max_position"
-            )
-        lo, hi = torch.aminmax(ids)
-        if lo < 0 or hi >= vocab:
-            raise ValueError(
-                f"{name} must be in [0, {vocab}), got min {int(lo)} and max {int(hi)}; encode "
-                "with the tokenizer the model was built for (or fix the config's vocab size)"
-            )
-
-    @staticmethod
-    def _key_mask(mask: torch.Tensor | None, name: str, B: int, L: int) -> torch.Tensor | None:
-        """Check a (B, L) 0/1 mask; return a (B, 1, 1, L) bool key mask, None if no padding."""
-        if mask is None:
-            return None
-        if not isinstance(mask, torch.Tensor) or tuple(mask.shape) != (B, L):
-            got = tuple(mask.shape) if isinstance(mask, torch.Tensor) else type(mask).__name__
-            raise ValueError(
-                f"{name} must have shape (B, L) = ({B}, {L}) with 1 for real tokens and 0 for "
-                f"padding, got {got}"
-            )
-        if mask.dtype != torch.bool and not bool(((mask == 0) | (mask == 1)).all()):
-            raise ValueError(f"{name} must hold only 0 and 1 (or be bool)")
-        keep = mask.bool()
-        if not bool(keep.any(dim=1).all()):
-            raise ValueError(
-                f"a row of {name} is all padding: every sequence needs at least one real token"
-            )
-        if bool(keep.all()):
-            return None  # nothing to hide: lets sdpa take its unmasked (and causal) fast paths
-        return padding_mask(keep)  # (B, L) -> (B, 1, 1, L)
-
     def _embed(self, emb: nn.Embedding, ids: torch.Tensor, offset: int) -> torch.Tensor:
         # Section 3.4: embeddings are multiplied by sqrt(D) before the positions are added.
         x = emb(ids) * math.sqrt(self.config.d_model)  # (B, L, D)
@@ -292,8 +243,9 @@ class Seq2SeqTransformer(nn.Module):
             memory (B, S, D): one contextual vector per source position (padded positions
             hold values that no decoder query ever attends to).
         """
-        self._check_ids(src_ids, "src_ids", self.config.src_vocab_size)
-        mask = self._key_mask(src_mask, "src_mask", *src_ids.shape)
+        c = self.config
+        check_token_ids(src_ids, c.src_vocab_size, name="src_ids", block_size=c.block_size)
+        mask = check_key_mask(src_mask, src_ids.shape, name="src_mask")  # (B, 1, 1, S)
         x = self._embed(self.source_embedding, src_ids, 0)
         for block in self.encoder:
             x = block(x, mask=mask)  # bidirectional: every real token sees every real token
@@ -322,7 +274,8 @@ class Seq2SeqTransformer(nn.Module):
             logits (B, T, V).
         """
         past = 0 if cache is None else cache.seq_len
-        self._check_ids(tgt_ids, "tgt_ids", self.config.vocab_size, past)
+        c = self.config
+        check_token_ids(tgt_ids, c.vocab_size, name="tgt_ids", block_size=c.block_size, past=past)
         B, T = tgt_ids.shape
         if memory.dim() != 3 or memory.shape[0] != B or memory.shape[2] != self.config.d_model:
             raise ValueError(
@@ -334,15 +287,19 @@ class Seq2SeqTransformer(nn.Module):
                 f"cache has {len(cache)} entries but this decoder needs {2 * len(self.decoder)}; "
                 "build it with model.new_cache()"
             )
-        cross_mask = self._key_mask(src_mask, "src_mask", B, memory.shape[1])
-        self_mask = self._key_mask(tgt_mask, "tgt_mask", B, past + T)
+        cross_mask = check_key_mask(src_mask, (B, memory.shape[1]), name="src_mask")
+        self_mask = check_key_mask(tgt_mask, (B, past + T), name="tgt_mask")
         x = self._embed(self.target_embedding, tgt_ids, past)
         for i, block in enumerate(self.decoder):
             x = block(
-                x, mask=self_mask, causal=True, context=memory, context_mask=cross_mask,
+                x,
+                mask=self_mask,
+                causal=True,
+                context=memory,
+                context_mask=cross_mask,
                 cache=None if cache is None else cache[2 * i],
                 cross_cache=None if cache is None else cache[2 * i + 1],
-            )  # fmt: skip
+            )
         return self.lm_head(self.decoder_norm(x))  # (B, T, D) -> (B, T, V)
 
     def forward(
@@ -385,9 +342,8 @@ class Seq2SeqTransformer(nn.Module):
     ) -> dict[str, list[torch.Tensor]]:
         """Attention weights of every layer for one teacher-forced pass (for plots).
 
-        Each attention sub-layer is re-run once on the readable path (``impl="naive"``) with
-        exactly the inputs it received, through forward hooks, so the blocks' own code stays
-        the single definition of the model.
+        Every attention layer runs the readable path (``impl="naive"``) for this pass and
+        records its weights (:func:`lmbook.nn.record_attention`).
 
         Args:
             src_ids: (B, S); tgt_ids: (B, T); src_mask: (B, S) 0/1 or None.
@@ -398,36 +354,47 @@ class Seq2SeqTransformer(nn.Module):
             diagonal); ``"cross"``, one (B, H, T, S) per decoder layer (zero on padded source
             positions). Every row sums to one over the positions it may attend to.
         """
-        maps: dict[str, list[torch.Tensor]] = {"encoder": [], "decoder": [], "cross": []}
-        busy = False
-
-        def recorder(kind: str):
-            def hook(module, args, kwargs, output):
-                nonlocal busy
-                if busy:  # the re-run below calls the same module: do not record it twice
-                    return
-                busy = True
-                try:
-                    skip = ("cache", "return_weights")
-                    call = {k: v for k, v in kwargs.items() if k not in skip}
-                    _, w = module(*args, **call, return_weights=True)
-                finally:
-                    busy = False
-                maps[kind].append(w)
-
-            return hook
-
-        handles = [b.attn.register_forward_hook(recorder("encoder"), with_kwargs=True)
-                   for b in self.encoder]  # fmt: skip
-        for b in self.decoder:
-            handles.append(b.attn.register_forward_hook(recorder("decoder"), with_kwargs=True))
-            handles.append(b.cross_attn.register_forward_hook(recorder("cross"), with_kwargs=True))
         was_training = self.training
         self.eval()
         try:
-            self(src_ids, tgt_ids, src_mask)
+            with record_attention(self) as recorded:
+                self(src_ids, tgt_ids, src_mask)
         finally:
             self.train(was_training)
-            for h in handles:
-                h.remove()
-        return maps
+        return {
+            "encoder": [recorded[f"encoder.{i}.attn"][0] for i in range(len(self.encoder))],
+            "decoder": [recorded[f"decoder.{i}.attn"][0] for i in range(len(self.decoder))],
+            "cross": [recorded[f"decoder.{i}.cross_attn"][0] for i in range(len(self.decoder))],
+        }
+
+    @torch.no_grad()
+    def generate(
+        self,
+        src_ids: torch.Tensor,
+        src_mask: torch.Tensor | None = None,
+        *,
+        max_len: int,
+        bos_id: int,
+        eos_id: int,
+        beam_size: int = 1,
+        length_penalty: float = 0.6,
+    ) -> torch.Tensor:
+        """Translate: greedy decoding (``beam_size=1``) or beam search.
+
+        Args:
+            src_ids: (B, S) source ids; src_mask: (B, S) 0/1 or None.
+            max_len: most target tokens to produce (after BOS).
+            bos_id, eos_id: the target's start and end tokens.
+            beam_size: hypotheses kept per source (1 = greedy).
+            length_penalty: GNMT's alpha for beam search (ignored by greedy decoding).
+
+        Returns:
+            (B, <= max_len + 1) target ids starting with BOS; finished rows padded with EOS.
+
+        Introduced in: Chapter 6.2.
+        """
+        if beam_size == 1:
+            return greedy_decode(self, src_ids, src_mask, max_len, bos_id, eos_id)
+        return beam_search(
+            self, src_ids, src_mask, beam_size, max_len, bos_id, eos_id, length_penalty
+        )

@@ -1,11 +1,19 @@
-"""Building blocks shared by every model: attention, masks, positions, layers, KV cache.
+"""Building blocks shared by every model: attention, masks, positions, layers, KV cache, checks.
 
 Introduced in: Chapter 4.2 (attention) and 4.3 (blocks).
 """
 
-from lmbook.nn.attention import ATTENTION_IMPLS, MultiHeadAttention, attention
+from lmbook.nn.attention import ATTENTION_IMPLS, MultiHeadAttention, attention, record_attention
 from lmbook.nn.cache import KVCache, LayerKVCache
-from lmbook.nn.layers import ACTIVATIONS, FeedForward, TransformerBlock
+from lmbook.nn.checks import check_key_mask, check_token_ids
+from lmbook.nn.layers import (
+    ACTIVATIONS,
+    FeedForward,
+    PostLNBlock,
+    PreLNBlock,
+    TransformerBlock,
+    activation,
+)
 from lmbook.nn.masks import causal_mask, combine_masks, padding_mask, sliding_window_mask
 from lmbook.nn.positional import LearnedPositions, SinusoidalPositions
 
@@ -17,11 +25,17 @@ __all__ = [
     "LayerKVCache",
     "LearnedPositions",
     "MultiHeadAttention",
+    "PostLNBlock",
+    "PreLNBlock",
     "SinusoidalPositions",
     "TransformerBlock",
+    "activation",
     "attention",
     "causal_mask",
+    "check_key_mask",
+    "check_token_ids",
     "combine_masks",
     "padding_mask",
+    "record_attention",
     "sliding_window_mask",
 ]

@@ -18,22 +18,29 @@ Introduced in: Chapter 4.2 (scaled dot-product attention).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from lmbook.nn.cache import LayerKVCache
-from lmbook.nn.masks import causal_mask
+from lmbook.nn.masks import causal_mask, combine_masks
 
-__all__ = ["ATTENTION_IMPLS", "MultiHeadAttention", "attention"]
+__all__ = ["ATTENTION_IMPLS", "MultiHeadAttention", "attention", "record_attention"]
 
 ATTENTION_IMPLS = ("naive", "sdpa")
 
 
-def _check_inputs(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask, impl: str) -> None:
+def _check_inputs(q, k, v, mask, impl: str, return_weights: bool) -> None:
     if impl not in ATTENTION_IMPLS:
         raise ValueError(f"impl must be one of {ATTENTION_IMPLS}, got {impl!r}")
+    if return_weights and impl != "naive":
+        raise ValueError(
+            "return_weights=True needs impl='naive': the fused sdpa kernel never builds the "
+            "(T, S) weight matrix"
+        )
     if q.dim() != 4 or k.dim() != 4 or v.dim() != 4:
         raise ValueError(
             f"attention expects q (B, H, T, Dh) and k, v (B, Hkv, S, Dh); got shapes "
@@ -84,6 +91,7 @@ def attention(
     q: torch.Tensor,
     k: torch.Tensor,
     v: torch.Tensor,
+    *,
     mask: torch.Tensor | None = None,
     causal: bool = False,
     dropout_p: float = 0.0,
@@ -110,46 +118,56 @@ def attention(
 
     Introduced in: Chapter 4.2.
     """
-    _check_inputs(q, k, v, mask, impl)
-    if return_weights and impl != "naive":
-        raise ValueError(
-            "return_weights=True needs impl='naive': the fused sdpa kernel never builds the "
-            "(T, S) weight matrix"
-        )
+    _check_inputs(q, k, v, mask, impl, return_weights)
     n_rep = q.shape[1] // k.shape[1]
     k, v = _repeat_kv(k, n_rep), _repeat_kv(v, n_rep)  # (B, Hkv, S, Dh) -> (B, H, S, Dh)
     T, S = q.shape[2], k.shape[2]
 
-    if impl == "sdpa":
-        if causal and mask is None and T == S:
-            # The kernel's own causal flag (upper-left aligned, right when T == S) avoids
-            # materialising a (T, S) mask.
-            return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
-        if causal and T > 1:  # one new query (KV-cache decoding) sees every key: no mask needed
-            cm = causal_mask(T, S, device=q.device)
-            mask = cm if mask is None else mask & cm
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+    if impl == "naive":  # the textbook formula, step by step
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, T, S)
+        if causal:
+            mask = combine_masks(mask, causal_mask(T, S, device=q.device))
+        if mask is not None:
+            # finfo.min, not -inf: a fully hidden row softmaxes to uniform instead of NaN,
+            # and multiplying by the mask then zeroes it (what the fused kernel returns).
+            scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+        weights = torch.softmax(scores, dim=-1)  # (B, H, T, S), rows sum to 1
+        if mask is not None:
+            weights = weights * mask
+        if dropout_p > 0.0:
+            weights = F.dropout(weights, p=dropout_p)
+        out = weights @ v  # (B, H, T, S) @ (B, H, S, Dh) -> (B, H, T, Dh)
+        return (out, weights) if return_weights else out
 
-    # naive: the textbook formula, step by step.
-    scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])  # (B, H, T, Dh) @ (B, H, Dh, S)
-    if causal:
-        cm = causal_mask(T, S, device=q.device)
-        mask = cm if mask is None else mask & cm
-    if mask is not None:
-        # finfo.min instead of -inf: a fully masked row softmaxes to uniform instead of NaN;
-        # multiplying by the mask afterwards zeroes it, which is what sdpa returns.
-        scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
-    weights = torch.softmax(scores, dim=-1)  # (B, H, T, S)
-    if mask is not None:
-        weights = weights * mask
-    if dropout_p > 0.0:
-        weights = F.dropout(weights, p=dropout_p)
-    out = weights @ v  # (B, H, T, S) @ (B, H, S, Dh) -> (B, H, T, Dh)
-    return (out, weights) if return_weights else out
+    # fused: one kernel that never builds the (T, S) matrix (FlashAttention on a GPU)
+    if causal and mask is None and T == S:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
+    if causal and T > 1:  # one new query (KV-cache decoding) may see every key: no mask
+        mask = combine_masks(mask, causal_mask(T, S, device=q.device))
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+
+
+class _ProjectionView:
+    """Rows ``[start, stop)`` of a fused projection, usable like the ``nn.Linear`` they were.
+
+    ``attn.q_proj(x)`` and ``attn.q_proj.weight`` keep working on a fused ``qkv_proj``; the
+    view shares storage with it (it is not a module and is not saved).
+    """
+
+    def __init__(self, linear: nn.Linear, start: int, stop: int) -> None:
+        self.weight = linear.weight[start:stop]
+        self.bias = None if linear.bias is None else linear.bias[start:stop]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight, self.bias)
 
 
 class MultiHeadAttention(nn.Module):
     """Multi-head attention with optional grouped-query heads (self or cross attention).
+
+    Self attention computes queries, keys and values with ONE fused projection, ``qkv_proj``
+    (GPT-2's ``c_attn``): one matmul instead of three. Cross attention reads queries from
+    ``x`` (``q_proj``) and keys and values from the encoder output (``kv_proj``).
 
     Args:
         d_model: width D of the input and output.
@@ -158,8 +176,10 @@ class MultiHeadAttention(nn.Module):
         bias: whether the projections have biases.
         dropout: dropout on the attention weights during training.
         impl: "sdpa" or "naive" (see :func:`attention`).
+        cross: cross attention (keys and values from ``context``).
 
-    Parameters: q_proj, k_proj, v_proj, out_proj (``nn.Linear``).
+    Parameters: qkv_proj (self) or q_proj + kv_proj (cross), out_proj. ``q_proj``, ``k_proj``
+    and ``v_proj`` of a self-attention layer are views of the rows of ``qkv_proj``.
 
     Shapes:
         x (B, T, D); context (B, S, D) for cross attention; output (B, T, D).
@@ -175,6 +195,7 @@ class MultiHeadAttention(nn.Module):
         bias: bool = True,
         dropout: float = 0.0,
         impl: str = "sdpa",
+        cross: bool = False,
     ) -> None:
         super().__init__()
         n_kv_heads = n_heads if n_kv_heads is None else n_kv_heads
@@ -191,15 +212,16 @@ class MultiHeadAttention(nn.Module):
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.d_model, self.n_heads, self.n_kv_heads = d_model, n_heads, n_kv_heads
         self.head_dim = d_model // n_heads
-        self.dropout, self.impl = dropout, impl
-        self.q_proj = nn.Linear(d_model, d_model, bias=bias)
-        self.k_proj = nn.Linear(d_model, n_kv_heads * self.head_dim, bias=bias)
-        self.v_proj = nn.Linear(d_model, n_kv_heads * self.head_dim, bias=bias)
+        self.kv_dim = n_kv_heads * self.head_dim
+        self.dropout, self.impl, self.cross = dropout, impl, cross
+        if cross:
+            self.q_proj = nn.Linear(d_model, d_model, bias=bias)
+            self.kv_proj = nn.Linear(d_model, 2 * self.kv_dim, bias=bias)
+        else:
+            self.qkv_proj = nn.Linear(d_model, d_model + 2 * self.kv_dim, bias=bias)
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
-
-    def _split_heads(self, x: torch.Tensor, n: int) -> torch.Tensor:
-        B, T, _ = x.shape
-        return x.view(B, T, n, self.head_dim).transpose(1, 2)  # (B, T, n*Dh) -> (B, n, T, Dh)
+        self.resid_drop = nn.Dropout(dropout)  # on the output, before the residual add
+        self.recorded: list[torch.Tensor] | None = None  # see record_attention()
 
     def forward(
         self,
@@ -214,7 +236,7 @@ class MultiHeadAttention(nn.Module):
 
         Args:
             x: queries' input (B, T, D).
-            context: keys'/values' input (B, S, D) for cross attention; None for self attention.
+            context: keys'/values' input (B, S, D); required exactly for cross attention.
             mask: bool, broadcastable to (B, H, T, S), True = may attend.
             causal: hide future positions (aligned to the end of the keys).
             cache: this layer's ``LayerKVCache``. Self attention appends the new keys/values;
@@ -226,23 +248,103 @@ class MultiHeadAttention(nn.Module):
         """
         if x.dim() != 3 or x.shape[-1] != self.d_model:
             raise ValueError(f"expected x of shape (B, T, {self.d_model}), got {tuple(x.shape)}")
+        if self.cross != (context is not None):
+            raise ValueError(
+                f"pass context= exactly for cross attention (this layer: cross={self.cross})"
+            )
         B, T, D = x.shape
-        q = self._split_heads(self.q_proj(x), self.n_heads)  # (B, T, D) -> (B, H, T, Dh)
-        if context is not None and cache is not None and not cache.is_empty:
-            k, v = cache.keys, cache.values  # cross attention: encoder keys computed once
-        else:
-            src = x if context is None else context
-            k = self._split_heads(self.k_proj(src), self.n_kv_heads)  # (B, S, D) -> (B, Hkv, S, Dh)
-            v = self._split_heads(self.v_proj(src), self.n_kv_heads)
+        H, Hkv, Dh = self.n_heads, self.n_kv_heads, self.head_dim
+        if not self.cross:
+            q, k, v = self.qkv_proj(x).split([D, self.kv_dim, self.kv_dim], dim=-1)
+            k = k.view(B, T, Hkv, Dh).transpose(1, 2)  # (B, T, Hkv*Dh) -> (B, Hkv, T, Dh)
+            v = v.view(B, T, Hkv, Dh).transpose(1, 2)
             if cache is not None:
-                k, v = cache.set(k, v) if context is not None else cache.update(k, v)
-        dropout_p = self.dropout if self.training else 0.0
+                k, v = cache.update(k, v)  # append; attend to every cached position
+        else:
+            q = self.q_proj(x)
+            if cache is not None and not cache.is_empty:
+                k, v = cache.keys, cache.values  # the encoder's keys, computed once
+            else:
+                S = context.shape[1]
+                k, v = self.kv_proj(context).split([self.kv_dim, self.kv_dim], dim=-1)
+                k = k.view(B, S, Hkv, Dh).transpose(1, 2)  # (B, S, Hkv*Dh) -> (B, Hkv, S, Dh)
+                v = v.view(B, S, Hkv, Dh).transpose(1, 2)
+                if cache is not None:
+                    k, v = cache.set(k, v)
+        q = q.view(B, T, H, Dh).transpose(1, 2)  # (B, T, D) -> (B, H, T, Dh)
         # Weights exist only on the naive path, so asking for them switches to it for this call.
-        impl = "naive" if return_weights else self.impl
-        out = attention(q, k, v, mask, causal, dropout_p, impl, return_weights)
-        weights = None
-        if return_weights:
-            out, weights = out
+        want_weights = return_weights or self.recorded is not None
+        out = attention(
+            q,
+            k,
+            v,
+            mask=mask,
+            causal=causal,
+            dropout_p=self.dropout if self.training else 0.0,
+            impl="naive" if want_weights else self.impl,
+            return_weights=want_weights,
+        )
+        out, weights = out if want_weights else (out, None)
+        if self.recorded is not None:
+            self.recorded.append(weights)
         out = out.transpose(1, 2).reshape(B, T, D)  # (B, H, T, Dh) -> (B, T, D)
-        out = self.out_proj(out)
+        out = self.resid_drop(self.out_proj(out))
         return (out, weights) if return_weights else out
+
+    # Views of the fused projection, so attn.q_proj(x) / attn.k_proj.weight keep working.
+    def __getattr__(self, name: str):
+        if name == "q_proj" and "qkv_proj" in self._modules:
+            return _ProjectionView(self._modules["qkv_proj"], 0, self.d_model)
+        return super().__getattr__(name)
+
+    @property
+    def k_proj(self) -> _ProjectionView:
+        if self.cross:
+            return _ProjectionView(self.kv_proj, 0, self.kv_dim)
+        return _ProjectionView(self.qkv_proj, self.d_model, self.d_model + self.kv_dim)
+
+    @property
+    def v_proj(self) -> _ProjectionView:
+        if self.cross:
+            return _ProjectionView(self.kv_proj, self.kv_dim, 2 * self.kv_dim)
+        return _ProjectionView(
+            self.qkv_proj, self.d_model + self.kv_dim, self.d_model + 2 * self.kv_dim
+        )
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # Checkpoints written before the projections were fused hold q_proj/k_proj/v_proj
+        # (self attention) or k_proj/v_proj (cross attention): fuse them on the way in.
+        fused = "kv_proj" if self.cross else "qkv_proj"
+        parts = ("k_proj", "v_proj") if self.cross else ("q_proj", "k_proj", "v_proj")
+        for kind in ("weight", "bias"):
+            names = [f"{prefix}{p}.{kind}" for p in parts]
+            if all(n in state_dict for n in names):
+                state_dict[f"{prefix}{fused}.{kind}"] = torch.cat(
+                    [state_dict.pop(n) for n in names]
+                )
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+
+@contextmanager
+def record_attention(model: nn.Module) -> Iterator[dict[str, list[torch.Tensor]]]:
+    """Record the attention weights of every :class:`MultiHeadAttention` in ``model``.
+
+    Inside the ``with`` block every attention layer runs the readable path and appends its
+    (B, H, T, S) weights, one per call, to the list under its qualified name.
+
+    Example:
+        >>> with record_attention(bert) as maps:
+        ...     bert(ids)
+        >>> maps["blocks.0.attn"][0].shape  # (B, H, T, T)
+
+    Introduced in: Chapter 2.2 (looking at attention weights).
+    """
+    layers = {n: m for n, m in model.named_modules() if isinstance(m, MultiHeadAttention)}
+    maps: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
+    for name, layer in layers.items():
+        layer.recorded = maps[name]
+    try:
+        yield maps
+    finally:
+        for layer in layers.values():
+            layer.recorded = None

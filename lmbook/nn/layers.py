@@ -1,15 +1,13 @@
-"""Position-wise feed-forward layer and the Transformer block.
+"""The position-wise feed-forward layer and the two Transformer blocks.
 
-One ``TransformerBlock`` serves every model in the package:
+- :class:`PreLNBlock` (GPT-2, nanoGPT): ``x = x + attn(norm(x)); x = x + ffn(norm(x))``.
+  The residual stream is never normalised, which keeps deep stacks trainable without
+  warm-up (Xiong et al. 2020).
+- :class:`PostLNBlock` (BERT and the original Transformer):
+  ``x = norm(x + attn(x)); x = norm(x + ffn(x))`` (Vaswani et al. 2017, section 3.1).
 
-- pre-LN (``norm_first=True``, GPT-2): x = x + Attn(LN(x)); x = x + FFN(LN(x)).
-  The residual stream is never normalised, which keeps deep stacks trainable
-  without warm-up (Xiong et al. 2020).
-- post-LN (``norm_first=False``, BERT and the original Transformer):
-  x = LN(x + Attn(x)); x = LN(x + FFN(x))  (Vaswani et al. 2017, section 3.1).
-
-An optional cross-attention sub-layer (between self attention and the FFN)
-turns it into the decoder block of an encoder-decoder.
+Either takes an optional cross-attention sub-layer (between self attention and the FFN),
+which makes it the decoder block of an encoder-decoder.
 
 Introduced in: Chapter 4.3 (feed-forward, residuals and LayerNorm).
 """
@@ -23,21 +21,25 @@ from torch import nn
 from lmbook.nn.attention import MultiHeadAttention
 from lmbook.nn.cache import LayerKVCache
 
-__all__ = ["ACTIVATIONS", "FeedForward", "TransformerBlock"]
+__all__ = [
+    "ACTIVATIONS",
+    "FeedForward",
+    "PostLNBlock",
+    "PreLNBlock",
+    "TransformerBlock",
+    "activation",
+]
 
 ACTIVATIONS = ("gelu", "gelu_tanh", "relu")
 
 
-def _activation(name: str, x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
-    if name == "gelu":  # exact GELU (BERT)
-        return torch.ops.aten.gelu_(x) if inplace else F.gelu(x)
-    if name == "gelu_tanh":  # tanh approximation (GPT-2's "gelu_new")
-        return (
-            torch.ops.aten.gelu_(x, approximate="tanh")
-            if inplace
-            else F.gelu(x, approximate="tanh")
-        )
-    return F.relu_(x) if inplace else F.relu(x)
+def activation(name: str, x: torch.Tensor) -> torch.Tensor:
+    """The activation ``name`` ("gelu" exact, "gelu_tanh" GPT-2's approximation, "relu")."""
+    if name == "gelu":
+        return F.gelu(x)
+    if name == "gelu_tanh":
+        return F.gelu(x, approximate="tanh")
+    return F.relu(x)
 
 
 class FeedForward(nn.Module):
@@ -79,38 +81,46 @@ class FeedForward(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.fc1(x)  # (B, T, D) -> (B, T, d_ff)
-        # Without autograd (inference) the activation overwrites fc1's fresh output instead of
+        if not torch.is_grad_enabled():
+            return self._forward_inference(x)
+        h = activation(self.activation, self.fc1(x))  # (B, T, D) -> (B, T, d_ff)
+        return self.drop(self.fc2(h))  # (B, T, d_ff) -> (B, T, D)
+
+    # ---- fast path (same result; only the memory traffic differs) -----------------------
+    def _forward_inference(self, x: torch.Tensor) -> torch.Tensor:
+        # Without autograd the activation can overwrite fc1's output in place instead of
         # allocating a second (B, T, d_ff) tensor, the largest in the layer. The lower peak
         # lets the CPU allocator reuse warm pages instead of faulting in fresh ones on every
         # forward (at the MiniLM shape the faults cost about a tenth of the forward time).
-        # With autograd the in-place form would have to save a copy of h for the backward
-        # pass, so training keeps the out-of-place call.
-        h = _activation(self.activation, h, inplace=not h.requires_grad)
+        h = self.fc1(x)
+        if self.activation == "relu":
+            h = F.relu_(h)
+        else:
+            approximate = "tanh" if self.activation == "gelu_tanh" else "none"
+            h = torch.ops.aten.gelu_(h, approximate=approximate)
         return self.drop(self.fc2(h))
 
 
-class TransformerBlock(nn.Module):
-    """Self attention (+ optional cross attention) + feed-forward, pre-LN or post-LN.
+class PreLNBlock(nn.Module):
+    """Pre-LN Transformer block (GPT-2): normalise, attend, add; normalise, FFN, add.
 
     Args:
         d_model: width D.
         n_heads: attention heads H.
         d_ff: feed-forward hidden width.
-        norm_first: True for pre-LN (GPT), False for post-LN (BERT, original Transformer).
-        cross_attention: add a cross-attention sub-layer (decoder of an encoder-decoder).
         dropout: dropout on attention weights and on each residual branch.
         activation: feed-forward activation ("gelu", "gelu_tanh", "relu").
         bias: biases in the linear layers and LayerNorms.
         eps: LayerNorm epsilon.
         n_kv_heads: key/value heads for grouped-query attention (None -> n_heads).
         attn_impl: "sdpa" or "naive".
+        cross_attention: add a cross-attention sub-layer (decoder of an encoder-decoder).
 
-    Parameters: attn, attn_norm, (cross_attn, cross_norm), ffn, ffn_norm.
+    Parameters: attn_norm, attn, (cross_norm, cross_attn), ffn_norm, ffn.
 
     Shapes: x (B, T, D), context (B, S, D) -> (B, T, D).
 
-    Introduced in: Chapter 4.3.
+    Introduced in: Chapter 3.2 (GPT's block).
     """
 
     def __init__(
@@ -118,80 +128,83 @@ class TransformerBlock(nn.Module):
         d_model: int,
         n_heads: int,
         d_ff: int,
-        norm_first: bool = True,
-        cross_attention: bool = False,
+        *,
         dropout: float = 0.0,
         activation: str = "gelu",
         bias: bool = True,
         eps: float = 1e-5,
         n_kv_heads: int | None = None,
         attn_impl: str = "sdpa",
+        cross_attention: bool = False,
     ) -> None:
         super().__init__()
-        self.norm_first = norm_first
-        self.attn = MultiHeadAttention(d_model, n_heads, n_kv_heads, bias, dropout, attn_impl)
+        attn = dict(n_kv_heads=n_kv_heads, bias=bias, dropout=dropout, impl=attn_impl)
         self.attn_norm = nn.LayerNorm(d_model, eps=eps, bias=bias)
-        self.cross_attn: MultiHeadAttention | None = None
-        self.cross_norm: nn.LayerNorm | None = None
-        if cross_attention:
-            self.cross_attn = MultiHeadAttention(
-                d_model, n_heads, n_kv_heads, bias, dropout, attn_impl
-            )
-            self.cross_norm = nn.LayerNorm(d_model, eps=eps, bias=bias)
-        self.ffn = FeedForward(d_model, d_ff, activation, bias, dropout)
+        self.attn = MultiHeadAttention(d_model, n_heads, **attn)
+        self.cross_norm = nn.LayerNorm(d_model, eps=eps, bias=bias) if cross_attention else None
+        self.cross_attn = (
+            MultiHeadAttention(d_model, n_heads, **attn, cross=True) if cross_attention else None
+        )
         self.ffn_norm = nn.LayerNorm(d_model, eps=eps, bias=bias)
-        self.drop = nn.Dropout(dropout)
+        self.ffn = FeedForward(d_model, d_ff, activation, bias, dropout)
 
     def forward(
         self,
         x: torch.Tensor,
+        *,
         mask: torch.Tensor | None = None,
         causal: bool = False,
+        cache: LayerKVCache | None = None,
         context: torch.Tensor | None = None,
         context_mask: torch.Tensor | None = None,
-        cache: LayerKVCache | None = None,
         cross_cache: LayerKVCache | None = None,
-        return_weights: bool = False,
-    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """Run the block.
-
-        Args:
-            x: (B, T, D).
-            mask: self-attention mask, bool broadcastable to (B, H, T, T_keys).
-            causal: causal self attention (decoder).
-            context: encoder output (B, S, D); required when the block has cross attention.
-            context_mask: cross-attention mask, bool broadcastable to (B, H, T, S).
-            cache: KV cache entry for the self attention.
-            cross_cache: KV cache entry for the cross attention (encoder keys reused).
-            return_weights: also return the self-attention weights (B, H, T, T_keys).
-
-        Returns:
-            (B, T, D), or (x, self-attention weights).
-        """
-        if (self.cross_attn is None) != (context is None):
-            raise ValueError(
-                "pass context= exactly when the block was built with cross_attention=True "
-                f"(cross_attention={self.cross_attn is not None}, context given={context is not None})"
+    ) -> torch.Tensor:
+        """x (B, T, D) -> (B, T, D); masks, causal and caches go to the attention layers."""
+        x = x + self.attn(self.attn_norm(x), mask=mask, causal=causal, cache=cache)
+        if self.cross_attn is not None:  # decoder of an encoder-decoder
+            x = x + self.cross_attn(
+                self.cross_norm(x), context=context, mask=context_mask, cache=cross_cache
             )
-        weights = None
-        if self.norm_first:
-            a = self.attn(self.attn_norm(x), mask=mask, causal=causal, cache=cache,
-                          return_weights=return_weights)  # fmt: skip
-            if return_weights:
-                a, weights = a
-            x = x + self.drop(a)
-            if self.cross_attn is not None:
-                c = self.cross_attn(self.cross_norm(x), context=context, mask=context_mask,
-                                    cache=cross_cache)  # fmt: skip
-                x = x + self.drop(c)
-            x = x + self.ffn(self.ffn_norm(x))
-        else:
-            a = self.attn(x, mask=mask, causal=causal, cache=cache, return_weights=return_weights)
-            if return_weights:
-                a, weights = a
-            x = self.attn_norm(x + self.drop(a))
-            if self.cross_attn is not None:
-                c = self.cross_attn(x, context=context, mask=context_mask, cache=cross_cache)
-                x = self.cross_norm(x + self.drop(c))
-            x = self.ffn_norm(x + self.ffn(x))
-        return (x, weights) if return_weights else x
+        x = x + self.ffn(self.ffn_norm(x))
+        return x
+
+
+class PostLNBlock(PreLNBlock):
+    """Post-LN Transformer block (BERT, Vaswani et al. 2017): attend, add, normalise; FFN, add,
+    normalise. Same arguments and parameters as :class:`PreLNBlock`.
+
+    Introduced in: Chapter 3.1 (BERT's encoder block).
+    """
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        *,
+        mask: torch.Tensor | None = None,
+        causal: bool = False,
+        cache: LayerKVCache | None = None,
+        context: torch.Tensor | None = None,
+        context_mask: torch.Tensor | None = None,
+        cross_cache: LayerKVCache | None = None,
+    ) -> torch.Tensor:
+        """x (B, T, D) -> (B, T, D); masks, causal and caches go to the attention layers."""
+        x = self.attn_norm(x + self.attn(x, mask=mask, causal=causal, cache=cache))
+        if self.cross_attn is not None:  # decoder of an encoder-decoder
+            x = self.cross_norm(
+                x + self.cross_attn(x, context=context, mask=context_mask, cache=cross_cache)
+            )
+        x = self.ffn_norm(x + self.ffn(x))
+        return x
+
+
+def TransformerBlock(  # noqa: N802 (kept for code written against the one-class block)
+    d_model: int,
+    n_heads: int,
+    d_ff: int,
+    norm_first: bool = True,
+    cross_attention: bool = False,
+    **kwargs,
+) -> PreLNBlock:
+    """A :class:`PreLNBlock` (``norm_first=True``) or a :class:`PostLNBlock` (False)."""
+    block = PreLNBlock if norm_first else PostLNBlock
+    return block(d_model, n_heads, d_ff, cross_attention=cross_attention, **kwargs)

@@ -39,7 +39,14 @@ class LoRALinear(nn.Module):
     Introduced in: Chapter 9 (Q3).
     """
 
-    def __init__(self, base: nn.Linear, r: int = 8, alpha: float = 16.0, dropout: float = 0.0):
+    def __init__(
+        self,
+        base: nn.Linear,
+        r: int = 8,
+        alpha: float = 16.0,
+        dropout: float = 0.0,
+        rows: list[tuple[int, int]] | None = None,
+    ):
         super().__init__()
         if not isinstance(base, nn.Linear):
             raise TypeError(f"LoRALinear wraps an nn.Linear, got {type(base).__name__}")
@@ -56,12 +63,18 @@ class LoRALinear(nn.Module):
         self.r = r
         self.alpha = float(alpha)
         self.scaling = self.alpha / r
+        # rows: adapt only these [start, stop) output slices of a fused projection, each with
+        # its own rank-r update (LoRA on W_q and W_v of a fused qkv_proj, as Hu et al. do on
+        # separate ones). None: the whole output.
+        self.rows = [(0, base.out_features)] if rows is None else list(rows)
         factory = {"device": base.weight.device, "dtype": base.weight.dtype}
-        self.lora_A = nn.Parameter(torch.empty(r, base.in_features, **factory))
-        self.lora_B = nn.Parameter(torch.zeros(base.out_features, r, **factory))
+        n = len(self.rows)
+        self.lora_A = nn.Parameter(torch.empty(n * r, base.in_features, **factory))
+        self.lora_B = nn.Parameter(torch.zeros(sum(b - a for a, b in self.rows), r, **factory))
         # A random, B zero: the update starts at exactly 0 (Hu et al. 2022, Sec. 4.1);
-        # kaiming-uniform A as in the reference implementation (loralib).
-        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))
+        # kaiming-uniform A as in the reference implementation (loralib), one block per slice.
+        for A in self.lora_A.data.split(r):
+            nn.init.kaiming_uniform_(A, a=math.sqrt(5))
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.merged = False
 
@@ -82,16 +95,34 @@ class LoRALinear(nn.Module):
     def out_features(self) -> int:
         return self.base.out_features
 
+    def _blocks(self):
+        """(start, stop, A_i, B_i) for each adapted output slice."""
+        sizes = [b - a for a, b in self.rows]
+        return zip(self.rows, self.lora_A.split(self.r), self.lora_B.split(sizes), strict=True)
+
     def delta_weight(self) -> torch.Tensor:
         """The update ``(alpha / r) · B A``, shape (out_features, in_features)."""
-        return (self.lora_B @ self.lora_A) * self.scaling
+        if self.rows == [(0, self.out_features)]:
+            return (self.lora_B @ self.lora_A) * self.scaling
+        delta = self.base.weight.new_zeros(self.out_features, self.in_features)
+        for (a, b), A, B in self._blocks():
+            delta[a:b] = B @ A
+        return delta * self.scaling
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.base(x)
         if self.merged:
             return y
-        # (..., in) -> (..., r) -> (..., out): never forms the (out, in) update.
-        return y + (self.dropout(x) @ self.lora_A.T @ self.lora_B.T) * self.scaling
+        if self.rows == [(0, self.out_features)]:
+            # (..., in) -> (..., r) -> (..., out): never forms the (out, in) update.
+            return y + (self.dropout(x) @ self.lora_A.T @ self.lora_B.T) * self.scaling
+        x = self.dropout(x)
+        pieces, start = [], 0
+        for (a, b), A, B in self._blocks():
+            pieces += [y.new_zeros(*y.shape[:-1], a - start), (x @ A.T @ B.T) * self.scaling]
+            start = b
+        pieces.append(y.new_zeros(*y.shape[:-1], self.out_features - start))
+        return y + torch.cat(pieces, dim=-1)
 
     @torch.no_grad()
     def merge(self) -> None:
@@ -142,13 +173,21 @@ def apply_lora(
     """
     target = set(target)
     trainable = tuple(trainable)
-    found = [
-        (name, module)
-        for name, module in model.named_modules()
-        if isinstance(module, nn.Linear)
-        and name.rsplit(".", 1)[-1] in target
-        and not isinstance(module, LoRALinear)
-    ]
+    found = []
+    for name, module in model.named_modules():
+        if not isinstance(module, nn.Linear) or isinstance(module, LoRALinear):
+            continue
+        leaf = name.rsplit(".", 1)[-1]
+        if leaf in target:
+            found.append((name, module, None))
+        elif leaf in ("qkv_proj", "kv_proj"):  # fused: adapt the targeted slices
+            parent = model.get_submodule(name.rpartition(".")[0])
+            slices = _fused_slices(parent, leaf)
+            rows = [
+                slices[p] for p in ("q_proj", "k_proj", "v_proj") if p in slices and p in target
+            ]
+            if rows:
+                found.append((name, module, rows))
     if not found:
         linear_names = sorted(
             {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
@@ -159,10 +198,11 @@ def apply_lora(
         )
     for p in model.parameters():
         p.requires_grad_(False)
-    for name, module in found:
+    for name, module, rows in found:
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, child, LoRALinear(module, r=r, alpha=alpha, dropout=dropout))
+        lora = LoRALinear(module, r=r, alpha=alpha, dropout=dropout, rows=rows)
+        setattr(parent, child, lora)
     if trainable:
         matched = False
         for pname, p in model.named_parameters():
@@ -175,6 +215,14 @@ def apply_lora(
                 "model.named_parameters() names, e.g. the classification head's attribute name"
             )
     return model
+
+
+def _fused_slices(attn: nn.Module, leaf: str) -> dict[str, tuple[int, int]]:
+    """Output rows of q, k and v inside a MultiHeadAttention's fused projection."""
+    D, kv = attn.d_model, attn.kv_dim
+    if leaf == "qkv_proj":
+        return {"q_proj": (0, D), "k_proj": (D, D + kv), "v_proj": (D + kv, D + 2 * kv)}
+    return {"k_proj": (0, kv), "v_proj": (kv, 2 * kv)}
 
 
 def lora_parameters(model: nn.Module) -> list[nn.Parameter]:

@@ -211,15 +211,15 @@ def build_run(recipe: dict[str, Any]) -> dict[str, Any]:
         if dcfg["tokenizer"] != "wordpiece-minilm":
             raise RecipeError("BERT MLM needs data.tokenizer='wordpiece-minilm'")
         ids = {t: vocab.index(t) for t in ("[CLS]", "[SEP]", "[MASK]", "[PAD]")}
-        mcfg.setdefault("pad_token_id", ids["[PAD]"])
+        mcfg.setdefault("pad_id", ids["[PAD]"])
         bcfg = (
             BertConfig.preset(preset, vocab_size=vocab_size, **mcfg)
             if preset
             else BertConfig(vocab_size=vocab_size, **mcfg)
         )
-        if bcfg.max_position < config.block_size:
+        if bcfg.block_size < config.block_size:
             raise RecipeError(
-                f"block_size {config.block_size} exceeds model.max_position {bcfg.max_position}"
+                f"block_size {config.block_size} exceeds model.block_size {bcfg.block_size}"
             )
         torch.manual_seed(config.seed)
         model = BERT(bcfg)

@@ -21,7 +21,7 @@ def test_presets_and_validation():
     assert BertConfig.preset("bert-base").d_model == 768
     with pytest.raises(ValueError, match="divisible"):
         BertConfig(d_model=36, n_heads=5)
-    with pytest.raises(ValueError, match="unknown BERT preset"):
+    with pytest.raises(ValueError, match="unknown BertConfig preset"):
         BertConfig.preset("roberta")
 
 
@@ -111,10 +111,22 @@ def test_bad_inputs_raise_clear_errors():
         m(x, token_type_ids=torch.zeros(2, 8, dtype=torch.long))
     with pytest.raises(ValueError, match="token_type_ids must be in"):
         m(x, token_type_ids=torch.full_like(x, 3))
-    with pytest.raises(ValueError, match="max_position=29"):
+    with pytest.raises(ValueError, match="block_size=29"):
         m(_ids(T=30))
-    with pytest.raises(ValueError, match=r"token ids must be in \[0, 97\)"):
+    with pytest.raises(ValueError, match=r"input_ids must be in \[0, 97\)"):
         m(torch.tensor([[2, 97]]))
+    with pytest.raises(ValueError, match="all padding"):
+        m(x, attention_mask=torch.cat([torch.ones(1, 9), torch.zeros(1, 9)]).long())
+
+
+def test_old_config_names_still_load_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="block_size"):
+        c = BertConfig.preset("tiny", max_position=64)
+    with pytest.warns(DeprecationWarning, match="pad_id"):
+        c = c.replace(pad_token_id=1)
+    assert (c.block_size, c.pad_id) == (64, 1)
+    with pytest.warns(DeprecationWarning, match="block_size"):
+        assert c.max_position == 64
 
 
 @pytest.mark.gpu

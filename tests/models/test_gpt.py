@@ -33,12 +33,29 @@ def test_presets_and_validation():
     assert GPTConfig().d_ff == 3072
     with pytest.raises(ValueError, match="divisible"):
         GPTConfig(d_model=36, n_heads=5)
-    with pytest.raises(ValueError, match="unknown GPT preset"):
+    with pytest.raises(ValueError, match="unknown GPTConfig preset"):
         GPTConfig.preset("gpt5")
     with pytest.raises(ValueError, match="unknown GPTConfig fields"):
         GPTConfig.preset("tiny", width=3)
     with pytest.raises(ValueError, match="activation"):
         GPTConfig(activation="swish")
+
+
+def test_replace_recomputes_derived_fields():
+    assert GPTConfig().replace(d_model=256, n_heads=4).d_ff == 1024  # d_ff = 4 d_model follows
+    assert GPTConfig.preset("tiny").replace(d_model=72).d_ff == 37  # given explicitly: stays
+    with pytest.raises(ValueError, match="divisible"):
+        GPTConfig().replace(n_heads=5)
+    c = GPTConfig.preset("nanogpt-cpu", vocab_size=65)
+    assert c.replace(vocab_size=80) == GPTConfig.preset("nanogpt-cpu", vocab_size=80)
+
+
+def test_pre_ln_block_is_the_two_residual_lines():
+    """The block computes x + attn(norm(x)), then + ffn(norm(.)), as nanoGPT writes it."""
+    m = _model()
+    block, x = m.blocks[0], torch.randn(2, 5, 36)
+    h = x + block.attn(block.attn_norm(x), causal=True)
+    torch.testing.assert_close(block(x, causal=True), h + block.ffn(block.ffn_norm(h)))
 
 
 def test_gpt2_parameter_count_and_tied_head():
@@ -133,11 +150,11 @@ def test_dropout_is_active_only_in_training():
 
 def test_bad_inputs_raise_clear_errors():
     m = _model()
-    with pytest.raises(ValueError, match="longer than the context window"):
+    with pytest.raises(ValueError, match="block_size=23"):
         m(_ids(T=24))
-    with pytest.raises(ValueError, match=r"token ids must be in \[0, 97\)"):
+    with pytest.raises(ValueError, match=r"input_ids must be in \[0, 97\)"):
         m(torch.tensor([[1, 97]]))
-    with pytest.raises(ValueError, match=r"token ids must be in"):
+    with pytest.raises(ValueError, match=r"input_ids must be in"):
         m(torch.tensor([[-1, 3]]))
     with pytest.raises(ValueError, match=r"\(B, T\)"):
         m(torch.tensor([1, 2, 3]))

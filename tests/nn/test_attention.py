@@ -123,13 +123,69 @@ def test_mha_grouped_query_shapes_and_impls_agree():
 
 def test_mha_cross_attention_and_errors():
     torch.manual_seed(0)
-    mha = MultiHeadAttention(36, 3)
+    mha = MultiHeadAttention(36, 3, cross=True)
     y = mha(torch.randn(2, 4, 36), context=torch.randn(2, 9, 36))
     assert y.shape == (2, 4, 36)
     with pytest.raises(ValueError, match="divisible"):
         MultiHeadAttention(36, 5)
     with pytest.raises(ValueError, match=r"\(B, T, 36\)"):
-        mha(torch.randn(2, 4, 35))
+        mha(torch.randn(2, 4, 35), context=torch.randn(2, 9, 36))
+    with pytest.raises(ValueError, match="context"):
+        mha(torch.randn(2, 4, 36))  # cross attention without an encoder output
+    with pytest.raises(ValueError, match="context"):
+        MultiHeadAttention(36, 3)(torch.randn(2, 4, 36), context=torch.randn(2, 9, 36))
+
+
+def test_attention_arguments_after_qkv_are_keyword_only():
+    q, k, v = _qkv()
+    with pytest.raises(TypeError):
+        attention(q, k, v, None, True)
+
+
+@pytest.mark.parametrize("n_kv_heads", [None, 1])
+def test_fused_qkv_is_three_projections_in_one(n_kv_heads):
+    """qkv_proj = [q_proj | k_proj | v_proj]: the output equals the three-matmul formula."""
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(36, 6, n_kv_heads=n_kv_heads).eval()
+    kv = 36 if n_kv_heads is None else 6
+    assert mha.qkv_proj.weight.shape == (36 + 2 * kv, 36)
+    assert not {"q_proj", "k_proj", "v_proj"} & {n for n, _ in mha.named_children()}
+    x = torch.randn(2, 5, 36)
+    B, T, H, Dh = 2, 5, 6, 6
+    q = mha.q_proj(x).view(B, T, H, Dh).transpose(1, 2)  # views of qkv_proj's rows
+    k = mha.k_proj(x).view(B, T, kv // Dh, Dh).transpose(1, 2)
+    v = mha.v_proj(x).view(B, T, kv // Dh, Dh).transpose(1, 2)
+    ref = attention(q, k, v, causal=True, impl="naive").transpose(1, 2).reshape(B, T, 36)
+    torch.testing.assert_close(mha(x, causal=True), mha.out_proj(ref), atol=1e-5, rtol=1e-5)
+    assert mha.k_proj.weight.data_ptr() == mha.qkv_proj.weight[36:].data_ptr()
+
+
+def test_unfused_state_dict_loads_into_fused_projection():
+    """Checkpoints saved with separate q/k/v (self) or k/v (cross) projections still load."""
+    torch.manual_seed(0)
+    for cross, parts, fused in ((False, ("q", "k", "v"), "qkv"), (True, ("k", "v"), "kv")):
+        mha = MultiHeadAttention(36, 3, cross=cross)
+        sd = mha.state_dict()
+        old = {k: t for k, t in sd.items() if not k.startswith(fused + "_proj")}
+        for kind in ("weight", "bias"):
+            for p, t in zip(parts, sd[f"{fused}_proj.{kind}"].chunk(len(parts)), strict=True):
+                old[f"{p}_proj.{kind}"] = t.clone()
+        fresh = MultiHeadAttention(36, 3, cross=cross)
+        fresh.load_state_dict(old)
+        torch.testing.assert_close(fresh.state_dict(), sd)
+
+
+def test_record_attention_collects_every_layer_and_restores():
+    from lmbook.nn import record_attention
+
+    mha = MultiHeadAttention(36, 3).eval()
+    x = torch.randn(2, 5, 36)
+    with record_attention(mha) as maps:
+        y = mha(x, causal=True)
+    assert list(maps) == [""] and maps[""][0].shape == (2, 3, 5, 5)
+    torch.testing.assert_close(maps[""][0].sum(-1), torch.ones(2, 3, 5))
+    torch.testing.assert_close(y, mha(x, causal=True), atol=1e-5, rtol=1e-5)
+    assert mha.recorded is None
 
 
 @pytest.mark.gpu

@@ -114,15 +114,30 @@ def test_lora_learns_a_low_rank_target():
     assert loss.item() < 0.01 * first, (first, loss.item())
 
 
-def test_works_inside_lmbook_attention():
-    mha_mod = pytest.importorskip("lmbook.nn.attention")
+def test_works_inside_lmbook_attention_on_the_fused_projection():
+    """LoRA on q and v of a fused qkv_proj: two rank-r updates on those rows, k untouched."""
+    from lmbook.nn import MultiHeadAttention
+
     torch.manual_seed(0)
-    mha = mha_mod.MultiHeadAttention(36, 4)
+    mha = MultiHeadAttention(36, 4, n_kv_heads=2)  # q rows 0:36, k 36:54, v 54:72
     x = torch.randn(2, 5, 36)
     before = mha(x)
     apply_lora(mha, r=2)
-    assert isinstance(mha.q_proj, LoRALinear) and isinstance(mha.v_proj, LoRALinear)
-    assert torch.allclose(mha(x), before)
+    assert isinstance(mha.qkv_proj, LoRALinear) and mha.qkv_proj.rows == [(0, 36), (54, 72)]
+    assert sum(p.numel() for p in lora_parameters(mha)) == 2 * (2 * 36) + 2 * (36 + 18)
+    assert torch.allclose(mha(x), before)  # B starts at zero
+    with torch.no_grad():
+        mha.qkv_proj.lora_B.normal_()
+    delta = mha.qkv_proj.delta_weight()
+    assert (
+        delta[36:54].abs().max() == 0 and delta[:36].abs().min() >= 0 and delta[54:].abs().max() > 0
+    )
+    h = mha.qkv_proj(x)
+    torch.testing.assert_close(
+        h, nn.functional.linear(x, mha.qkv_proj.weight + delta, mha.qkv_proj.bias)
+    )
+    merge_lora(mha)
+    torch.testing.assert_close(mha.qkv_proj(x), h, atol=1e-5, rtol=1e-5)
 
 
 def test_bad_input():
