@@ -19,6 +19,7 @@ _SUBMODULES = (
     "data",
     "device",
     "embeddings",
+    "env",
     "generation",
     "hf",
     "io",
