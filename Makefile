@@ -23,13 +23,14 @@ NB_ENV := OMP_NUM_THREADS=1
 
 .PHONY: help install vendor data book book-strict test test-unit test-notebooks test-python \
         test-browser \
-        lint execute benchmarks clean lock doctor test-min
+        lint execute benchmarks clean lock doctor test-min models
 
 help:
 	@echo "make book      build the HTML book into _build/html (sets everything up)"
 	@echo "make test      run every check CI runs: unit tests, notebooks, strict build, browser"
 	@echo "make execute   re-execute every notebook on the CPU and store its outputs"
 	@echo "make benchmarks  print the performance ratios (benchmarks/)"
+	@echo "make models    train the reference models once into the cache (minutes on a CPU)"
 	@echo "make doctor    print versions (against the lock), torch build, device: for bug reports"
 	@echo "make lock      re-resolve requirements*.txt into requirements*.lock (UPGRADE=1: newest)"
 
@@ -77,6 +78,12 @@ vendor:
 
 data: $(STAMP)
 	$(PY) -m lmbook.data.fetch
+
+# Reference models for the chapters that study a trained GPT: each shipped preset trained once
+# by the command line into ~/.cache/lmbook/models/<preset>-<key> (key: preset + lmbook source +
+# torch), a no-op when the cache already holds it. The slow CLI test checks the same run.
+models: $(STAMP) data
+	$(PY) -m lmbook.train.reference --threads=$(NPROC) shakespeare-char
 
 book: $(STAMP) vendor data
 	$(JB) build . --keep-going

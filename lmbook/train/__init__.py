@@ -1,7 +1,8 @@
 """Training: the loop, objectives, schedules, checkpoints, several processes, the CLI.
 
 ``python -m lmbook.train PRESET_OR_CONFIG_JSON [--key=value ...]`` runs a preset
-(``shakespeare-char``, ``shakespeare-char-gpu``, ``bert-mlm``) from the command line.
+(``shakespeare-char``, ``shakespeare-char-gpu``, ``bert-mlm``) from the command line;
+``reference_model("shakespeare-char")`` loads that run from the cache ``make models`` fills.
 
 Introduced in: Chapter 5.
 """
@@ -66,4 +67,15 @@ __all__ = [
     "teacher_forcing",
     "warmup_cosine_lr",
     "word_ids_from_continuation",
+    "reference_model",
 ]
+
+
+def __getattr__(name: str):
+    # Imported on first use: lmbook.train.reference imports the CLI module (lmbook.train.__main__),
+    # which `python -m lmbook.train` must be the first to import.
+    if name == "reference_model":
+        from lmbook.train.reference import reference_model
+
+        return reference_model
+    raise AttributeError(f"module 'lmbook.train' has no attribute {name!r}")

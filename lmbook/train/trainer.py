@@ -62,9 +62,11 @@ logger = logging.getLogger("lmbook.train")
 # 1.84x at 384 wide. On AVX2-only CPUs bf16 is emulated (10-15x slower) and never chosen.
 BF16_MIN_WIDTH_CPU = 256
 # torch.compile, per device type: (speed-up of a training step over eager, warm-up seconds).
-# CPU figures measured with benchmarks/bench_vs_plain.py on an AMD EPYC (AVX2, shared 2-core
-# machine, one thread), nanoGPT's CPU shape; the CUDA figures are nanoGPT's (~1.3x, < 1 min).
-COMPILE_PAYBACK = {"cpu": (1.1, 90.0), "cuda": (1.3, 60.0)}
+# CPU: measured with benchmarks/bench_vs_plain.py --compile true on an AMD EPYC (AVX2, shared
+# 2-core machine, one thread) at nanoGPT's CPU shape: compiled steps 1.01x (0.98-1.08x) a plain
+# eager loop, which eager lmbook matched, so ~1.05x; the first compiled step took 70-300 s
+# (CPU / wall on the busy machine). CUDA: nanoGPT's figures (~1.3x, under a minute).
+COMPILE_PAYBACK = {"cpu": (1.05, 90.0), "cuda": (1.3, 60.0)}
 
 
 class TrainingDivergedError(FloatingPointError):
