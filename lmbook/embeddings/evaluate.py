@@ -300,15 +300,11 @@ def analogy_accuracy(
 # ---------------------------------------------------------------------------- similarity
 def _ranks(x: np.ndarray) -> np.ndarray:
     """Ranks 1..n with ties given their average rank (as Spearman's rho needs)."""
-    order = np.argsort(x, kind="stable")
-    sorted_x = x[order]
-    ranks = np.empty(len(x), dtype=np.float64)
-    # Runs of equal values share the mean of the positions they span.
-    starts = np.flatnonzero(np.r_[True, sorted_x[1:] != sorted_x[:-1]])
-    ends = np.r_[starts[1:], len(x)]
-    for s, e in zip(starts, ends, strict=True):
-        ranks[order[s:e]] = (s + e + 1) / 2.0
-    return ranks
+    # Runs of equal values share the mean of the positions they span: value k of the sorted
+    # distinct values fills positions ends[k] - counts[k] + 1 .. ends[k] (1-based).
+    _, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((2 * ends - counts + 1) / 2.0)[inverse.ravel()].astype(np.float64)
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> float:
