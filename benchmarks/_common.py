@@ -14,9 +14,16 @@ from collections.abc import Callable
 
 import torch
 
-from lmbook.compute import benchmark, median_ratio
+from lmbook.compute import BenchmarkResult, benchmark, median_ratio
 
-__all__ = ["add_clock_argument", "median_ratio", "paired_rounds", "setup_threads", "use_cpu_time"]
+__all__ = [
+    "add_clock_argument",
+    "median_ratio",
+    "paired_rounds",
+    "setup_threads",
+    "speedup_sentence",
+    "use_cpu_time",
+]
 
 
 def setup_threads(threads: int | None) -> int:
@@ -68,3 +75,12 @@ def paired_rounds(
     device = "cuda" if torch.cuda.is_available() else None
     res = benchmark(variants, rounds=rounds, warmup=0, repeats=repeats, device=device, clock=_clock)
     return res.times
+
+
+def speedup_sentence(times: dict[str, list[float]], a: str, b: str) -> str:
+    """``str(Comparison)`` of two variants of :func:`paired_rounds`' times (>= 3 rounds).
+
+    "a is 1.46x faster than b (paired median ratio ...)", or "no consistent difference"
+    when the paired ratio, the medians and the ratios' spread disagree.
+    """
+    return str(BenchmarkResult(times, reference=a).compare(a, b))
