@@ -331,3 +331,19 @@ def test_benchmark_repeats_keep_the_fastest_measurement():
 
     res = compute.benchmark({"w": work}, rounds=2, warmup=0, repeats=3, clock=lambda: clock[0])
     assert res.times["w"] == [1.0, 2.0]
+
+
+def test_models_count_their_parameters_as_compute_does():
+    # One counter: each model's num_parameters agrees with compute.count_parameters.
+    gpt = GPT(GPTConfig(vocab_size=97, block_size=23, n_layers=2, n_heads=4, d_model=36, d_ff=37))
+    assert gpt.num_parameters() == compute.count_parameters(gpt)
+    assert gpt.num_parameters(non_embedding=True) == compute.count_parameters(
+        gpt, exclude_embeddings=True
+    )
+    bert = BERT(BertConfig(vocab_size=97, max_position=23, n_layers=2, n_heads=4, d_model=36))
+    assert bert.num_parameters() == compute.count_parameters(bert)
+    s2s = Seq2SeqTransformer(Seq2SeqConfig(vocab_size=97, d_model=36, n_heads=4, d_ff=37))
+    assert s2s.num_parameters() == compute.count_parameters(s2s)
+    assert s2s.num_parameters(non_embedding=True) == compute.count_parameters(
+        s2s, exclude_embeddings=True
+    )
