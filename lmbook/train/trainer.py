@@ -65,7 +65,7 @@ BF16_MIN_WIDTH_CPU = 256
 # CPU: measured with benchmarks/bench_vs_plain.py --compile true on an AMD EPYC (AVX2, shared
 # 2-core machine, one thread) at nanoGPT's CPU shape: compiled steps 1.01x (0.98-1.08x) a plain
 # eager loop, which eager lmbook matched, so ~1.05x; the first compiled step took 70-300 s
-# (CPU / wall on the busy machine). CUDA: nanoGPT's figures (~1.3x, under a minute).
+# (CPU time / wall on the busy machine). CUDA: nanoGPT's figures (~1.3x, under a minute).
 COMPILE_PAYBACK = {"cpu": (1.05, 90.0), "cuda": (1.3, 60.0)}
 
 
@@ -182,7 +182,7 @@ def compile_pays_back(device_type: str, step_s: float, remaining: int) -> tuple[
 
     Args:
         device_type: "cpu" or "cuda" (see ``COMPILE_PAYBACK``).
-        step_s: the measured eager seconds per step.
+        step_s: the measured eager seconds per step (CPU: process time per thread).
         remaining: optimizer steps left in the run.
     """
     gain, warmup = COMPILE_PAYBACK[device_type]
@@ -190,7 +190,7 @@ def compile_pays_back(device_type: str, step_s: float, remaining: int) -> tuple[
     verdict = "on" if saving > warmup else "off"
     return saving > warmup, (
         f"{verdict} (auto: {remaining} steps left x {step_s * 1e3:.0f} ms would save ~{saving:.0f} "
-        f"s at {gain:.1f}x, against ~{warmup:.0f} s of compilation)"
+        f"s at {gain:.2f}x, against ~{warmup:.0f} s of compilation)"
     )
 
 
@@ -553,6 +553,7 @@ class Trainer:
         )
         pending: list[Tensor] = []  # per-step losses not yet read back from the device
         t0 = time.perf_counter()
+        cpu0 = time.process_time()  # compile="auto" judges CPU steps by CPU time (see below)
         tokens0 = self._train_tokens
         try:
             while self.iter < cfg.max_iters:
@@ -571,7 +572,14 @@ class Trainer:
                 tok_s = (self._train_tokens - tokens0) / max(dt, 1e-9)
                 self._check_finite(losses, it - len(losses) + 1)
                 if self._compile_pending:
-                    self._decide_compile(dt / len(losses), cfg.max_iters - it)
+                    # On a CPU, process time per thread: a busy shared machine slows the steps
+                    # and the compilation alike, so wall-clock would over-sell compiling.
+                    if self.device.type == "cpu":
+                        cpu_s = time.process_time() - cpu0
+                        step_s = cpu_s / torch.get_num_threads() / len(losses)
+                    else:
+                        step_s = dt / len(losses)
+                    self._decide_compile(step_s, cfg.max_iters - it)
                 pending.clear()
                 train_loss = sum(losses) / len(losses)
                 val = self.evaluate() if do_eval else None
@@ -587,6 +595,7 @@ class Trainer:
                         self.best_val_loss = min(self.best_val_loss, val)
                     self.save_checkpoint()
                 t0 = time.perf_counter()
+                cpu0 = time.process_time()
                 tokens0 = self._train_tokens
         finally:
             bar.close()
