@@ -1,7 +1,11 @@
-"""Fill in the blanks: a masked language model's top-k guesses for each [MASK].
+"""Fill in the blanks: a masked language model's top-k guesses for each [MASK], and the
+baseline every masked LM must beat.
 
 This is how BERT's pretraining objective is inspected by eye (Devlin et al. 2019): hide a
-word, ask the model for its most probable replacements.
+word, ask the model for its most probable replacements. ``FrequencyBaseline`` is the MLM's
+trivial baseline: predict every masked token from corpus frequencies alone, ignoring the
+context; a model whose masked-token loss is not clearly below it has not learned to use
+context.
 
 Introduced in: Chapter 5 (5.1 BERT pretraining: fill-ins before and after training).
 """
@@ -14,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["fill_mask"]
+__all__ = ["FrequencyBaseline", "fill_mask"]
 
 
 @torch.no_grad()
@@ -80,3 +84,43 @@ def fill_mask(
         tokens = tokenizer.convert_ids_to_tokens(ids[n].tolist())
         results[row].append([(t, float(p)) for t, p in zip(tokens, probs[n], strict=True)])
     return results
+
+
+class FrequencyBaseline:
+    """Predict every masked token by its corpus frequency (a unigram model), context ignored.
+
+    p(w) = (count(w) + alpha) / (N + alpha * V), counted on the training token stream.
+
+    Args:
+        token_ids: the training text as one stream of token ids.
+        vocab_size: V.
+        alpha: add-alpha smoothing, so no token has probability zero.
+
+    Example:
+        >>> base = FrequencyBaseline(torch.tensor([5, 5, 5, 7]), vocab_size=10, alpha=1.0)
+        >>> round(base.nll(torch.tensor([5])), 4)   # -ln((3 + 1) / (4 + 10))
+        1.2528
+    """
+
+    def __init__(self, token_ids: torch.Tensor, vocab_size: int, alpha: float = 1.0) -> None:
+        if token_ids.dim() != 1 or token_ids.numel() == 0:
+            raise ValueError("token_ids must be a non-empty 1-D stream of ids; flatten it first")
+        if alpha <= 0:
+            raise ValueError(
+                f"alpha must be > 0 (a zero probability makes the loss infinite), got {alpha}"
+            )
+        if int(token_ids.max()) >= vocab_size or int(token_ids.min()) < 0:
+            raise ValueError(f"token ids must lie in [0, {vocab_size}); check vocab_size")
+        counts = torch.bincount(token_ids.long(), minlength=vocab_size).double() + alpha
+        self.log_probs = (counts / counts.sum()).log().float()  # (V,)
+
+    def nll(self, labels: torch.Tensor, ignore_index: int = -100) -> float:
+        """Mean negative log-likelihood in nats over the labels that are not ``ignore_index``.
+
+        ``labels`` is what ``mlm_mask`` returns: the original id at masked positions, -100
+        elsewhere, so this is directly comparable with a masked-LM's loss on the same masks.
+        """
+        chosen = labels[labels != ignore_index]
+        if chosen.numel() == 0:
+            raise ValueError("no masked positions in labels (all are ignore_index)")
+        return float(-self.log_probs.to(chosen.device)[chosen].mean())

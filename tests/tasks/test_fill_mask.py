@@ -44,3 +44,25 @@ def test_fill_mask_errors(tok):
         fill_mask(model, tok, ["nothing hidden here"])
     with pytest.raises(TypeError, match="list of texts"):
         fill_mask(model, tok, "a [MASK]")
+
+
+def test_frequency_baseline_is_the_unigram_nll():
+    import math
+
+    from lmbook.tasks.fill_mask import FrequencyBaseline
+
+    stream = torch.tensor([3, 3, 3, 1, 0, 3])  # counts [1, 1, 0, 4] with V = 4
+    base = FrequencyBaseline(stream, vocab_size=4, alpha=0.5)
+    p = {w: (c + 0.5) / (6 + 0.5 * 4) for w, c in enumerate([1, 1, 0, 4])}
+    labels = torch.tensor([[-100, 3, -100], [2, -100, 0]])  # mlm_mask's layout
+    want = -(math.log(p[3]) + math.log(p[2]) + math.log(p[0])) / 3
+    assert base.nll(labels) == pytest.approx(want, rel=1e-6)
+    # it is the best context-free guess: the loss of the frequencies on their own corpus
+    # is below the uniform guess ln V
+    assert base.nll(stream) < math.log(4)
+    with pytest.raises(ValueError, match="no masked positions"):
+        base.nll(torch.full((2, 3), -100))
+    with pytest.raises(ValueError, match="vocab_size"):
+        FrequencyBaseline(torch.tensor([0, 9]), vocab_size=4)
+    with pytest.raises(ValueError, match="alpha"):
+        FrequencyBaseline(stream, vocab_size=4, alpha=0.0)
