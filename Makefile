@@ -118,7 +118,9 @@ test-browser: book-strict
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lmbook tests benchmarks .ci _ext
 
-test: lint test-python test-browser
+# The reference models come first: the notebooks that study a trained GPT load them, and the
+# slow shakespeare-char test checks the same cached CLI run (trained by this code: see models).
+test: lint models test-python test-browser
 
 execute: $(STAMP) data
 	$(NB_ENV) $(PY) .ci/execute.py $(NOTEBOOKS)
