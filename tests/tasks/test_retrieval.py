@@ -78,3 +78,34 @@ def test_book_questions_name_pages_that_exist():
     assert len({q for q, _ in BOOK_QUESTIONS}) == len(BOOK_QUESTIONS)  # no duplicates
     missing = {p for _, p in BOOK_QUESTIONS if p not in pages}
     assert not missing, f"questions point at pages that are not in the book: {missing}"
+
+
+def test_page_recall_counts_pages_once_and_reports_chance():
+    from lmbook.tasks.retrieval import Chunk, page_recall
+
+    chunks = [
+        Chunk("a.md", "", "x"),
+        Chunk("a.md", "", "y"),
+        Chunk("b.md", "", "z"),
+        Chunk("c.md", "", "w"),
+    ]
+    questions = [("q1", "b.md"), ("q2", "c.md")]
+    # both rankings put two chunks of page a first: then page b (2nd page), then c (3rd)
+    # (without counting page a once, page b would be 3rd and page c 4th)
+    rank = lambda qs: [[0, 1, 2, 3], [1, 0, 2, 3]]  # noqa: E731
+    table = page_recall(chunks, questions, {"r": rank}, ks=(1, 2, 3))
+    assert table["r"] == {1: 0.0, 2: 0.5, 3: 1.0}
+    assert table["random pages"] == {1: pytest.approx(1 / 3), 2: pytest.approx(2 / 3), 3: 1.0}
+    with pytest.raises(ValueError, match="no chunk"):
+        page_recall(chunks, [("q", "d.md")], {})
+
+
+def test_bm25_finds_the_page_for_most_book_questions():
+    from lmbook.tasks.retrieval import bm25_ranker, page_recall
+
+    chapters = Path(__file__).resolve().parents[2] / "chapters"
+    chunks = book_chunks(chapters)
+    table = page_recall(chunks, BOOK_QUESTIONS, {"bm25": bm25_ranker(chunks)})
+    # keyword search on hand-written questions: far above chance, not perfect
+    assert table["bm25"][5] > 3 * table["random pages"][5], table
+    assert table["bm25"][1] > 5 * table["random pages"][1], table
