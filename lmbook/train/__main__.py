@@ -151,14 +151,21 @@ def build_run(recipe: dict[str, Any]) -> dict[str, Any]:
         raise RecipeError(f"unknown data key(s) {unknown}; valid: {sorted(DATA_KEYS)}")
     dcfg.update(recipe["data"])
     text = data.load(dcfg["dataset"])
-    if not isinstance(text, str):
+    if isinstance(text, dict) and {"train", "val"} <= set(text):
+        # A corpus with its own split (tang-poems-text: by poem); val_fraction does not apply.
+        train_text, val_text = text["train"], text["val"]
+        if dcfg["max_chars"]:
+            train_text = train_text[: dcfg["max_chars"]]
+        text = train_text + val_text
+    elif not isinstance(text, str):
         raise RecipeError(
             f"data.dataset {dcfg['dataset']!r} is not a text corpus; "
-            "use 'shakespeare-speeches' or 'shakespeare'"
+            "use 'shakespeare-speeches', 'shakespeare' or 'tang-poems-text'"
         )
-    if dcfg["max_chars"]:
-        text = text[: dcfg["max_chars"]]
-    train_text, val_text = data.train_val_split(text, dcfg["val_fraction"])
+    else:
+        if dcfg["max_chars"]:
+            text = text[: dcfg["max_chars"]]
+        train_text, val_text = data.train_val_split(text, dcfg["val_fraction"])
 
     mcfg = dict(recipe["model"])
     model_type = mcfg.pop("type", "gpt")

