@@ -1,4 +1,5 @@
-"""Applications built from lmbook's models: summarization, translation, question answering.
+"""Applications built from lmbook's models: summarization, translation, question answering,
+retrieval.
 
 Each module holds the data preparation, baselines and decoding a task needs, so the
 book's Chapter 6 notebooks only call them.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES = ("fill_mask", "qa", "summarize", "translation")
+_SUBMODULES = ("book_questions", "fill_mask", "qa", "retrieval", "summarize", "translation")
 __all__ = list(_SUBMODULES)
 
 
