@@ -156,7 +156,8 @@ def train_reference(
                     f"training the reference model {preset!r} failed (exit {proc.returncode}): "
                     f"{''.join(lines)[-2000:]}"
                 )
-            final_line = json.loads(lines[-1])
+            # The CLI's last stdout line is its summary (a warning at exit may follow it).
+            final_line = json.loads(next(x for x in reversed(lines) if x.startswith("{")))
             (tmp / "cli_output.txt").write_text("".join(lines), encoding="utf-8")
             info = {
                 "preset": _preset_name(preset),
@@ -166,7 +167,7 @@ def train_reference(
                 "choices": next((x.strip() for x in lines if x.startswith("trainer: ")), None),
                 "process_wall_time_s": round(time.perf_counter() - start, 1),
                 "cpu": _cpu_name(),
-                "threads": threads or torch.get_num_threads(),
+                "threads": threads,  # None: torch's default (see "choices")
                 "torch": torch.__version__,
                 "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             }
