@@ -12,7 +12,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-_SUBMODULES = ("book_questions", "fill_mask", "qa", "retrieval", "summarize", "translation")
+_SUBMODULES = (
+    "book_questions",
+    "fill_mask",
+    "qa",
+    "retrieval",
+    "sentence_embedding",
+    "summarize",
+    "translation",
+)
 __all__ = list(_SUBMODULES)
 
 

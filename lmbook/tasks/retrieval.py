@@ -31,7 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lmbook.tasks.summarize import embed_sentences
+from lmbook.tasks.sentence_embedding import embed_sentences
 
 __all__ = [
     "BM25",

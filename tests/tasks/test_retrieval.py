@@ -109,3 +109,12 @@ def test_bm25_finds_the_page_for_most_book_questions():
     # keyword search on hand-written questions: far above chance, not perfect
     assert table["bm25"][5] > 3 * table["random pages"][5], table
     assert table["bm25"][1] > 5 * table["random pages"][1], table
+
+
+def test_one_home_for_sentence_embeddings():
+    import lmbook.tasks.retrieval as retrieval
+    import lmbook.tasks.sentence_embedding as sentence_embedding
+    import lmbook.tasks.summarize as summarize
+
+    assert summarize.embed_sentences is sentence_embedding.embed_sentences
+    assert retrieval.embed_sentences is sentence_embedding.embed_sentences
