@@ -243,7 +243,7 @@ def reference_model(
             )
         print(f"reference model {directory.name} is not cached for this code: training it "
               f"now with `python -m lmbook.train {preset}` (minutes on a CPU)", flush=True)  # fmt: skip
-        train_reference(preset, root, threads=threads)
+        directory = train_reference(preset, root, threads=threads)  # (the key it trained for)
         source = "trained now"
     model, tokenizer, info = _load(directory, device)
     info = {**info, "source": source, "path": str(directory)}
