@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from lmbook.io import atomic_write
+
 __all__ = ["WordVectors", "UnknownWordError"]
 
 _FORMAT_VERSION = 1
@@ -229,10 +231,8 @@ class WordVectors:
             value = getattr(self, name, None)
             if value is not None:
                 arrays[name] = np.asarray(value)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
+        with atomic_write(path, "wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> WordVectors:
