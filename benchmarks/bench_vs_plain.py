@@ -181,6 +181,7 @@ class PlainRun:
         self.gen = torch.Generator().manual_seed(seed)
         self.it = 0
         self.losses: list[float] = []
+        self.window = 10  # steps averaged in last_loss
 
     def get_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         ix = torch.randint(len(self.data) - self.block, (self.batch,), generator=self.gen)
@@ -204,8 +205,8 @@ class PlainRun:
 
     @property
     def last_loss(self) -> float:
-        """Mean of the last 10 steps' losses (what the trainer logs every 10 steps)."""
-        return statistics.fmean(self.losses[-10:])
+        """Mean loss over the same last steps as the trainer's last log entry."""
+        return statistics.fmean(self.losses[-self.window :])
 
 
 class LmbookRun:
@@ -263,6 +264,7 @@ def measure(shape: str, ids: torch.Tensor, vocab: int, rounds: int, quick: bool,
                            block_size=T)  # fmt: skip
     ours = GPT(cfg)
     plain = PlainRun(ours, ids, B, steps, seed=1337)
+    plain.window = chunk % 10 or 10  # the trainer logs every 10 steps and at each chunk's end
     t0 = time.perf_counter()
     lm = LmbookRun(ours, ids, B, steps, 1337, dtype, compile)
     setup_s = time.perf_counter() - t0
