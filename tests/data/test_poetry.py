@@ -91,3 +91,24 @@ def test_tang_text_split_by_poem():
     assert len(val_poems) / (len(train_poems) + len(val_poems)) == pytest.approx(0.1, abs=0.005)
     assert len(set(split["train"])) <= 3000  # the most frequent characters, □ among them
     assert verse_form(split["val"])["length"] > 0.97  # □ stands in for one character
+
+
+def test_tang_char_preset_trains_on_the_split_by_poem(tmp_path):
+    # The CLI takes the corpus's own split (not a 90/10 cut of the text) and runs.
+    from lmbook.train.__main__ import apply_overrides, build_run, load_recipe, main
+
+    recipe = apply_overrides(load_recipe("tang-char"), ["--model.n_layers=1"])
+    run = build_run(recipe)
+    split = data.load("tang-poems-text")
+    assert len(run["train_data"].ids) == len(split["train"])
+    assert len(run["val_data"].ids) == len(split["val"])
+    assert run["tokenizer"].vocab_size == len(set(split["train"]) | set(split["val"]))
+    args = [
+        "--max_iters=2",
+        "--eval_iters=1",
+        "--model.n_layers=1",
+        "--model.d_model=36",
+        "--model.n_heads=2",
+        f"--out_dir={tmp_path / 'run'}",
+    ]
+    assert main(["tang-char", *args]) == 0
