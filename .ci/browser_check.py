@@ -8,7 +8,11 @@ and asserts that:
   - math is typeset (MathJax output elements exist wherever the page has math),
   - every image loads (complete, with a non-zero natural width),
   - pages that carry widget state show rendered widgets,
-  - no page needed the network (blocked requests are listed and fail the check).
+  - no page needed the network (blocked requests are listed and fail the check),
+  - Chinese text is drawn with a CJK font, not as empty boxes ("tofu"): two different
+    hanzi from the page, drawn on a canvas in the page's font, must differ from each
+    other and from U+E000, a private-use code point no font draws (.ci/run installs
+    Debian's fonts-noto-cjk when no font covers Chinese).
 
 Without chromium it says so and exits 0, except under CI (CI=true), where a
 missing browser is a failure: CI must not skip this check.
@@ -77,6 +81,30 @@ def serve(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
+CJK_JS = """
+() => {
+  const han = /[\\u4e00-\\u9fff]/g;
+  const owner = [...document.querySelectorAll('article p, article td, article h1, article em, main p')]
+      .find(e => (e.textContent.match(han) || []).length >= 2);
+  if (!owner) return null;
+  const chars = [...new Set(owner.textContent.match(han))];
+  if (chars.length < 2) return null;
+  const family = getComputedStyle(owner).fontFamily;
+  const draw = ch => {
+    const c = document.createElement('canvas');
+    c.width = c.height = 64;
+    const ctx = c.getContext('2d');
+    ctx.font = `48px ${family}`;
+    ctx.fillText(ch, 4, 52);
+    return c.toDataURL();
+  };
+  const [a, b] = chars;
+  const tofu = draw('\\ue000');
+  return {chars: a + b, glyphs: draw(a) !== draw(b) && draw(a) !== tofu && draw(b) !== tofu};
+}
+"""
+
+
 def check_page(browser, url: str) -> tuple[dict, list[str]]:
     """Load one page in a fresh tab; return its state and the requests it could not make."""
     page = browser.new_page()
@@ -107,6 +135,7 @@ def check_page(browser, url: str) -> tuple[dict, list[str]]:
             pass
     page.wait_for_load_state("networkidle", timeout=30_000)
     state = page.evaluate(PAGE_STATE_JS)
+    state["cjk"] = page.evaluate(CJK_JS)
     page.close()
     return state, failed
 
@@ -126,10 +155,10 @@ def main(argv: list[str]) -> int:
         return 0
     from playwright.sync_api import sync_playwright
 
-    pages = sorted((root / "chapters").rglob("*.html"))
+    pages = sorted((root / "chapters").rglob("*.html")) + sorted(root.glob("glossary.html"))
     server, base = serve(root)
     failures: list[str] = []
-    totals = {"pages": 0, "math": 0, "images": 0, "widgets": 0, "colab": 0}
+    totals = {"pages": 0, "math": 0, "images": 0, "widgets": 0, "colab": 0, "cjk": 0}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         for html in pages:
@@ -149,6 +178,13 @@ def main(argv: list[str]) -> int:
                 problems.append(f"{state['widgetViews']} widget views but no widgets rendered")
             if failed:
                 problems.append(f"requests failed: {sorted(set(failed))[:3]}")
+            if state["cjk"] is not None:
+                totals["cjk"] += 1
+                if not state["cjk"]["glyphs"]:
+                    problems.append(
+                        f"Chinese drawn as empty boxes ({state['cjk']['chars']}): no CJK font; "
+                        "install one (Debian: apt-get install fonts-noto-cjk)"
+                    )
             status = "ok" if not problems else "FAIL: " + "; ".join(problems)
             print(
                 f"{rel}: math={state['typeset']} images={state['images']} "
@@ -161,7 +197,8 @@ def main(argv: list[str]) -> int:
     print(
         f"browser check: {totals['pages']} pages, {totals['math']} typeset formulas, "
         f"{totals['images']} images, {totals['widgets']} widget elements, "
-        f"{totals['colab']} pages with a Colab button, network cut"
+        f"{totals['colab']} pages with a Colab button, {totals['cjk']} pages with Chinese drawn "
+        "in a CJK font, network cut"
     )
     if failures:
         print(f"browser check FAILED on {len(failures)} pages", file=sys.stderr)
