@@ -164,7 +164,7 @@ def train_reference(
                 "key": final.name.rsplit("-", 1)[1],
                 "command": " ".join(["python", *cmd[1:4]]),
                 **final_line,
-                "choices": next((x.strip() for x in lines if x.startswith("trainer: ")), None),
+                "choices": "; ".join(x.strip() for x in lines if x.startswith("trainer: ")),
                 "process_wall_time_s": round(time.perf_counter() - start, 1),
                 "cpu": _cpu_name(),
                 "threads": threads,  # None: torch's default (see "choices")
