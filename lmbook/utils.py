@@ -39,6 +39,9 @@ def show_source(obj: Any, *, lines: tuple[int, int] | None = None) -> None:
         lines: optional (first, last) 1-based line range within the object's source,
             to show only part of a long class.
     """
+    # A decorated function (``@torch.no_grad()``) is a wrapper defined in torch: show the
+    # function it wraps, from its own file.
+    obj = inspect.unwrap(obj)
     source = source_of(obj).splitlines()
     file = inspect.getsourcefile(obj) or "?"
     start = inspect.getsourcelines(obj)[1]
@@ -48,6 +51,10 @@ def show_source(obj: Any, *, lines: tuple[int, int] | None = None) -> None:
             raise ValueError(f"lines must satisfy 1 <= first <= last, got {lines}")
         source = source[first - 1 : last]
         start += first - 1
-    short = file.split("site-packages/")[-1].split("/lmbook/", 1)[-1]
-    print(f"# lmbook/{short}, line {start}" if "lmbook" in file else f"# {file}, line {start}")
+    # Name the file relative to the package, never by this machine's install path.
+    if "/lmbook/" in file:
+        where = "lmbook/" + file.rsplit("/lmbook/", 1)[-1]
+    else:
+        where = file.rsplit("site-packages/", 1)[-1]
+    print(f"# {where}, line {start}")
     print("\n".join(source))

@@ -49,3 +49,14 @@ def test_show_source_line_range(capsys):
         utils.show_source(merge, lines=(3, 2))
     with pytest.raises(ValueError, match="1 <= first"):
         utils.show_source(merge, lines=(0, 2))
+
+
+def test_show_source_of_a_decorated_method_names_its_own_file(capsys):
+    # GPT.generate is wrapped by @torch.no_grad(): the header must name gpt.py, not torch's
+    # wrapper, and no path of this machine's install.
+    from lmbook.models import GPT
+
+    utils.show_source(GPT.generate)
+    header, first = capsys.readouterr().out.splitlines()[:2]
+    assert header.startswith("# lmbook/models/gpt.py, line ")
+    assert first.strip() == "@torch.no_grad()" or first.lstrip().startswith("def generate(")
