@@ -67,9 +67,9 @@ class BM25:
     """Okapi BM25 keyword retrieval over a fixed list of documents.
 
     score(q, d) = sum over query words w of
-    idf(w) * f(w, d) * (k1 + 1) / (f(w, d) + k1 * (1 - b + b * |d| / avgdl)),
+    idf(w) * f(w, d) * (k1 + 1) / (f(w, d) + k1 * (1 - b + b * len(d) / avgdl)),
     with idf(w) = ln(1 + (N - n(w) + 0.5) / (n(w) + 0.5)) (the non-negative variant Lucene
-    uses), f(w, d) the count of w in d, |d| the length of d and avgdl the mean length.
+    uses), f(w, d) the count of w in d, len(d) the length of d and avgdl the mean length.
 
     Args:
         documents: the N texts to search.
