@@ -115,8 +115,10 @@ test-python: $(STAMP) data
 test-browser: book-strict
 	$(PY) .ci/browser_check.py _build/html
 
+# Lint, and check that the venv is exactly the lock (what the stored outputs were made with).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lmbook tests benchmarks .ci _ext
+	$(PY) -m lmbook.env --strict >/dev/null || { $(PY) -m lmbook.env; exit 1; }
 
 # The reference models come first: the notebooks that study a trained GPT load them, and the
 # slow shakespeare-char test checks the same cached CLI run (trained by this code: see models).
