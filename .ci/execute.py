@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import platform
 import resource
 import sys
 import time
@@ -29,6 +28,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+from lmbook.env import cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_PER_CELL_S = 600
@@ -52,17 +53,6 @@ def exclusive_execution():
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def cpu_model() -> str:
-    """The CPU's model name, as `lscpu` prints it (timings are meaningless without it)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def children_cpu_s() -> float:
@@ -109,7 +99,7 @@ def execute(path: Path) -> float:
     record = {
         "started": started,
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "cpu": cpu_model(),
+        "cpu": cpu_model(),  # name, cores and vector extensions (avx2, amx_bf16, ...)
         "cores": cores,
         "torch_threads": os.environ.get("OMP_NUM_THREADS", "default"),
         "load_before": round(load_before, 2),

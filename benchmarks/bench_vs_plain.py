@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import copy
 import math
-import platform
 import statistics
 import sys
 import time
@@ -46,6 +45,7 @@ import _common  # noqa: E402
 from _common import add_clock_argument, setup_threads, use_cpu_time  # noqa: E402
 
 from lmbook.data import LMBlocks  # noqa: E402
+from lmbook.env import cpu_model  # noqa: E402
 from lmbook.hf import _GPT2, lmbook_to_hf  # noqa: E402
 from lmbook.models import GPT, GPTConfig  # noqa: E402
 from lmbook.train import TrainConfig, Trainer  # noqa: E402
@@ -310,16 +310,6 @@ def measure(shape: str, ids: torch.Tensor, vocab: int, rounds: int, quick: bool,
     }
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
@@ -344,7 +334,7 @@ def main() -> None:
     train_text, _ = data.train_val_split(text, 0.1)
     ids = torch.tensor(tok.encode(train_text[:1_000_000]), dtype=torch.long)
 
-    print(f"CPU: {cpu_name()} ({torch.backends.cpu.get_cpu_capability()}), torch "
+    print(f"CPU: {cpu_model()} ({torch.backends.cpu.get_cpu_capability()}), torch "
           f"{torch.__version__}, {threads} thread(s); {clock}, interleaved chunks")  # fmt: skip
     for shape in args.shapes.split(","):
         res = measure(shape, ids, tok.vocab_size, rounds, args.quick, args.dtype, compile,

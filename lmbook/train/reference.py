@@ -26,7 +26,6 @@ import contextlib
 import hashlib
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lmbook.env import cpu_model
 from lmbook.io import CheckpointError, atomic_write_json
 from lmbook.train.__main__ import load_recipe
 
@@ -92,16 +92,6 @@ def _locked(path: Path) -> Iterator[None]:
         except ImportError:  # Windows
             pass
         yield
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def train_reference(
@@ -166,7 +156,7 @@ def train_reference(
                 **final_line,
                 "choices": "; ".join(x.strip() for x in lines if x.startswith("trainer: ")),
                 "process_wall_time_s": round(time.perf_counter() - start, 1),
-                "cpu": _cpu_name(),
+                "cpu": cpu_model(),
                 "threads": threads,  # None: torch's default (see "choices")
                 "torch": torch.__version__,
                 "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
