@@ -123,6 +123,10 @@ def execute(path: Path) -> float:
 def main(argv: list[str]) -> None:
     os.environ.setdefault("LMBOOK_PROFILE", "cpu")
     os.environ.setdefault("TQDM_DISABLE", "1")
+    # The kernel must draw with Jupyter's inline backend, which stores each figure as a PNG
+    # output. `make` exports MPLBACKEND=Agg (for tests and scripts); inherited by the kernel it
+    # makes plt.show() draw nothing, and the stored notebook silently loses its figures.
+    os.environ.pop("MPLBACKEND", None)
     paths = [Path(a).resolve() for a in argv] or sorted((ROOT / "chapters").rglob("*.ipynb"))
     paths = [p for p in paths if ".ipynb_checkpoints" not in p.parts]
     total = 0.0
