@@ -46,7 +46,7 @@ from _common import add_clock_argument, setup_threads, use_cpu_time  # noqa: E40
 
 from lmbook.data import LMBlocks  # noqa: E402
 from lmbook.env import cpu_model  # noqa: E402
-from lmbook.hf import _GPT2, lmbook_to_hf  # noqa: E402
+from lmbook.hf import GPT2_SPEC, lmbook_to_hf  # noqa: E402
 from lmbook.models import GPT, GPTConfig  # noqa: E402
 from lmbook.train import TrainConfig, Trainer  # noqa: E402
 
@@ -174,7 +174,7 @@ class PlainRun:
         self.model = PlainGPT(c.vocab_size, c.block_size, c.n_layers, c.n_heads, c.d_model)
         # The Hugging Face export's key mapping (save_pretrained refuses bias=False models,
         # which GPT-2 files cannot describe; the mapping itself is the same).
-        self.model.load_hf(lmbook_to_hf(ours.state_dict(), _GPT2))
+        self.model.load_hf(lmbook_to_hf(ours.state_dict(), GPT2_SPEC))
         self.model.train()
         self.opt = self.model.configure_optimizers(0.1, 1e-3, (0.9, 0.99))
         self.data, self.block, self.batch, self.steps = ids, c.block_size, batch, steps
