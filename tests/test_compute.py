@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+import lmbook.nn
 from lmbook import compute
 from lmbook.compute import ModelShape, measure
 from lmbook.models import BERT, GPT, BertConfig, GPTConfig, Seq2SeqConfig, Seq2SeqTransformer
@@ -334,7 +335,9 @@ def test_benchmark_repeats_keep_the_fastest_measurement():
 
 
 def test_models_count_their_parameters_as_compute_does():
-    # One counter: each model's num_parameters agrees with compute.count_parameters.
+    # One counter: each model's num_parameters agrees with compute.count_parameters, which is
+    # lmbook.nn's (the models call it there, below compute in the import graph).
+    assert compute.count_parameters is lmbook.nn.count_parameters
     gpt = GPT(GPTConfig(vocab_size=97, block_size=23, n_layers=2, n_heads=4, d_model=36, d_ff=37))
     assert gpt.num_parameters() == compute.count_parameters(gpt)
     assert gpt.num_parameters(non_embedding=True) == compute.count_parameters(

@@ -21,9 +21,10 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from torch import nn
-
-from lmbook.nn.positional import LearnedPositions
+from lmbook.models.bert import BertConfig
+from lmbook.models.gpt import GPTConfig
+from lmbook.models.seq2seq import Seq2SeqConfig
+from lmbook.nn.params import count_parameters  # re-exported: lmbook.compute.count_parameters
 
 __all__ = [
     "PUBLISHED_MODELS",
@@ -119,12 +120,6 @@ class ModelShape:
                 cross-attention, which one ``ModelShape`` does not describe).
             TypeError: any other object.
         """
-        # Imported here, not at the top: the models count their parameters with this module,
-        # so a top-level import would make models -> compute -> models a cycle.
-        from lmbook.models.bert import BertConfig
-        from lmbook.models.gpt import GPTConfig
-        from lmbook.models.seq2seq import Seq2SeqConfig
-
         specific: dict[str, Any]
         if isinstance(config, BertConfig):
             specific = {
@@ -200,37 +195,6 @@ def param_count(shape: ModelShape) -> dict[str, int]:
         "non_embedding": non_embedding,
         "total": embedding + non_embedding + lm_head,
     }
-
-
-def count_parameters(
-    model: nn.Module, *, trainable_only: bool = False, exclude_embeddings: bool = False
-) -> int:
-    """Count a model's parameters (shared tensors, such as tied embeddings, once).
-
-    This is the one parameter counter of lmbook: the models' ``num_parameters`` call it.
-
-    Args:
-        model: any ``nn.Module``.
-        trainable_only: count only parameters with ``requires_grad`` (e.g. after LoRA).
-        exclude_embeddings: skip the token tables (``nn.Embedding``) and learned position
-            tables (``LearnedPositions``): Kaplan et al.'s non-embedding N. A tied output
-            projection shares the token table's tensor, so it is skipped with it.
-
-    Returns:
-        the number of scalar parameters.
-
-    Introduced in: Chapter 8.
-    """
-    tables = (nn.Embedding, LearnedPositions)
-    skip: set[int] = set()
-    if exclude_embeddings:
-        skip = {id(m.weight) for m in model.modules() if isinstance(m, tables)}
-    total = 0
-    for p in model.parameters():  # parameters() yields a shared tensor once
-        if id(p) in skip or (trainable_only and not p.requires_grad):
-            continue
-        total += p.numel()
-    return total
 
 
 @dataclass(frozen=True)

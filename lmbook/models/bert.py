@@ -19,7 +19,13 @@ import torch
 from torch import nn
 
 from lmbook.models.config import ModelConfig, model_config
-from lmbook.nn import LearnedPositions, PostLNBlock, activation, record_attention
+from lmbook.nn import (
+    LearnedPositions,
+    PostLNBlock,
+    activation,
+    count_parameters,
+    record_attention,
+)
 from lmbook.nn.checks import check_key_mask, check_token_ids
 
 __all__ = ["BERT", "BertConfig", "BertOutput"]
@@ -178,7 +184,7 @@ class BERT(nn.Module):
 
     def num_parameters(self) -> int:
         """Number of parameters (the tied decoder counted once)."""
-        return sum(p.numel() for p in self.parameters())
+        return count_parameters(self)
 
     def _check_inputs(self, input_ids, attention_mask, token_type_ids) -> torch.Tensor | None:
         c = self.config

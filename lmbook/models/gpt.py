@@ -19,7 +19,7 @@ from torch import nn
 
 from lmbook.generation.sampling import sample_next_token
 from lmbook.models.config import ModelConfig, model_config
-from lmbook.nn import KVCache, LearnedPositions, PreLNBlock
+from lmbook.nn import KVCache, LearnedPositions, PreLNBlock, count_parameters
 from lmbook.nn.checks import check_token_ids
 
 __all__ = ["GPT", "GPTConfig"]
@@ -160,10 +160,7 @@ class GPT(nn.Module):
             non_embedding: leave out the token and position tables (the "non-embedding"
                 parameter count N of the scaling-law papers, Kaplan et al. 2020).
         """
-        n = sum(p.numel() for p in self.parameters())
-        if non_embedding:
-            n -= self.pos_emb.weight.numel() + self.tok_emb.weight.numel()
-        return n
+        return count_parameters(self, exclude_embeddings=non_embedding)
 
     def new_cache(self) -> KVCache:
         """An empty KV cache with one entry per block (for incremental decoding)."""

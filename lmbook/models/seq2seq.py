@@ -23,7 +23,14 @@ from torch import nn
 
 from lmbook.generation.seq2seq import beam_search, greedy_decode
 from lmbook.models.config import ModelConfig, model_config
-from lmbook.nn import KVCache, PostLNBlock, PreLNBlock, SinusoidalPositions, record_attention
+from lmbook.nn import (
+    KVCache,
+    PostLNBlock,
+    PreLNBlock,
+    SinusoidalPositions,
+    count_parameters,
+    record_attention,
+)
 from lmbook.nn.checks import check_key_mask, check_token_ids
 
 __all__ = ["Seq2SeqConfig", "Seq2SeqTransformer"]
@@ -215,10 +222,7 @@ class Seq2SeqTransformer(nn.Module):
 
     def num_parameters(self, non_embedding: bool = False) -> int:
         """Number of parameters (tied weights counted once; sinusoids are not parameters)."""
-        n = sum(p.numel() for p in self.parameters())
-        if non_embedding:
-            n -= sum(e.weight.numel() for e in {self.source_embedding, self.target_embedding})
-        return n
+        return count_parameters(self, exclude_embeddings=non_embedding)
 
     def new_cache(self) -> KVCache:
         """An empty cache for incremental decoding: entries 2i (self) and 2i+1 (cross)."""

@@ -15,6 +15,7 @@ from lmbook.nn.layers import (
     activation,
 )
 from lmbook.nn.masks import causal_mask, combine_masks, padding_mask, sliding_window_mask
+from lmbook.nn.params import count_parameters
 from lmbook.nn.positional import LearnedPositions, SinusoidalPositions
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "check_key_mask",
     "check_token_ids",
     "combine_masks",
+    "count_parameters",
     "padding_mask",
     "record_attention",
     "sliding_window_mask",
