@@ -9,6 +9,9 @@
   and return the ``special_tokens_mask`` that ``lmbook.train.mlm_mask`` needs (the masking
   itself, 80/10/10, lives in the trainer's objectives).
 * Sentence pairs (translation, Chapter 6): ``pair_batch`` pads source and target separately.
+* Dynamic padding (Chapter 6): ``PadToLongest`` pads each batch only to its own longest
+  example, at collate time; ``unpad`` splits a batch padded once for a whole set (as
+  ``encode_qa`` returns it) back into examples for it.
 
 Library code never chooses a device: tensors are created on the device of the input ids
 (CPU for Python lists); move the batch with ``.to(device)``.
@@ -32,6 +35,7 @@ __all__ = [
     "mlm_batch",
     "pad_batch",
     "pair_batch",
+    "unpad",
     "word_ids_from_continuation",
 ]
 
@@ -435,3 +439,44 @@ class PadToLongest:
             else:
                 batch[key] = torch.stack([torch.as_tensor(e[key]) for e in examples])
         return batch
+
+
+def unpad(batch: Mapping[str, Tensor], mask_key: str = "attention_mask") -> list[dict[str, Tensor]]:
+    """Split a padded batch into its examples, each cut to its own length (``PadToLongest``'s input).
+
+    A set encoded at once is padded to the longest example of the *whole set*; splitting it
+    and collating with :class:`PadToLongest` pads each batch only to its own longest example.
+    Real tokens' outputs do not change (padding is masked out of attention).
+
+    Args:
+        batch: tensors of N examples; ``batch[mask_key]`` (N, T) is 1 on real tokens. Every
+            (N, T) tensor is cut to its row's length, every other tensor (e.g. labels (N,))
+            is split by row.
+        mask_key: the key of the attention mask.
+
+    Returns:
+        N dicts with the same keys.
+
+    Example:
+        >>> batch = {"ids": torch.tensor([[5, 6, 0], [7, 0, 0]]),
+        ...          "attention_mask": torch.tensor([[1, 1, 0], [1, 0, 0]])}
+        >>> [row["ids"].tolist() for row in unpad(batch)]
+        [[5, 6], [7]]
+
+    Introduced in: Chapter 6 (6.1 question answering).
+    """
+    if mask_key not in batch:
+        raise KeyError(
+            f"unpad needs batch[{mask_key!r}] (N, T) to know each example's length; pass "
+            f"mask_key= the name of the attention mask (keys: {sorted(batch)})"
+        )
+    mask = batch[mask_key]
+    if mask.dim() != 2:
+        raise ValueError(f"{mask_key} must be (N, T), got shape {tuple(mask.shape)}")
+    # length = 1 + the last real column, so a row's inner zeros (if any) are kept
+    columns = torch.arange(1, mask.size(1) + 1, device=mask.device)
+    lengths = (mask.bool() * columns).amax(dim=1).tolist()  # (N,)
+    return [
+        {k: v[n, :length] if v.shape[:2] == mask.shape else v[n] for k, v in batch.items()}
+        for n, length in enumerate(lengths)
+    ]

@@ -36,7 +36,6 @@ __all__ = [
     "mean_pool",
     "qa_loss",
     "span_loss",
-    "trim_padding",
 ]
 
 POOLINGS = ("cls", "mean", "last")
@@ -254,13 +253,6 @@ class BertForQA(nn.Module):
         Returns:
             (B, 2) long tensor of inclusive (start, end) positions.
         """
-        if attention_mask is not None:
-            # Trailing columns that are padding in every row change no real token's output
-            # (they are masked out of attention), so they are cut before the forward pass;
-            # positions are counted from the left and stay valid for the uncut input.
-            T = _longest_real(attention_mask)
-            input_ids, attention_mask = input_ids[:, :T], attention_mask[:, :T]
-            token_type_ids = None if token_type_ids is None else token_type_ids[:, :T]
         start, end = self(input_ids, attention_mask, token_type_ids)
         # under bf16 autocast the logits are bf16; decode in float32 so near-equal span
         # scores are not rounded into ties
@@ -277,39 +269,6 @@ class BertForQA(nn.Module):
         elif attention_mask is not None:
             allowed = attention_mask.bool()
         return best_span(start, end, max_answer_len=max_answer_len, allowed=allowed)
-
-
-def _longest_real(attention_mask: torch.Tensor) -> int:
-    """1 + the last column where any row has a real token (0 for an all-padding batch)."""
-    real = attention_mask.bool().any(dim=0).nonzero()  # (n_real_columns, 1)
-    return int(real.max()) + 1 if real.numel() else 0
-
-
-def trim_padding(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Cut the trailing columns that are padding in every row of a batch (dynamic padding).
-
-    `encode_qa` pads every example to the longest one in the whole set; a random batch
-    is usually shorter, and attention and the linear layers cost time per column, padding
-    included. Cutting the columns no row uses leaves every real token's output unchanged
-    (padding is masked out of attention): it is what padding per batch would have produced.
-
-    Args:
-        batch: tensors with an ``attention_mask`` (B, T); every other (B, T) tensor is cut
-            too, the rest (e.g. start_positions (B,)) is passed through.
-
-    Returns:
-        a new dict; (B, T) tensors become (B, T') with T' the longest real row.
-    """
-    if "attention_mask" not in batch:
-        raise ValueError(
-            "trim_padding needs batch['attention_mask'] (B, T) to know which columns are "
-            "padding; build the batch with encode_qa or a tokenizer that returns it"
-        )
-    mask = batch["attention_mask"]
-    if mask.dim() != 2:
-        raise ValueError(f"attention_mask must be (B, T), got shape {tuple(mask.shape)}")
-    T = _longest_real(mask)
-    return {k: v[:, :T] if v.dim() == 2 and v.shape == mask.shape else v for k, v in batch.items()}
 
 
 def span_loss(
@@ -394,9 +353,9 @@ def qa_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     Pass it as ``Trainer(..., objective=qa_loss)``; ``batch`` holds input_ids,
     attention_mask, token_type_ids, start_positions and end_positions (what
     ``lmbook.tasks.qa.encode_qa`` returns). Padding positions get no probability
-    (their logits are set to -inf: they are never answers), and columns that are padding
-    in every row are cut first (`trim_padding`); together these make the loss the same
-    however much padding a batch carries, at less compute.
+    (their logits are set to -inf: they are never answers), so the loss is the same however
+    much padding a batch carries; to carry little, collate the examples with
+    ``lmbook.data.batching.PadToLongest`` (each batch padded to its own longest example).
     """
     missing = {
         "input_ids",
@@ -407,7 +366,6 @@ def qa_loss(model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     } - set(batch)
     if missing:
         raise KeyError(f"qa_loss needs batch keys {sorted(missing)}; build batches with encode_qa")
-    batch = trim_padding(batch)  # less compute, same loss (padding gets -inf just below)
     start, end = model(batch["input_ids"], batch["attention_mask"], batch["token_type_ids"])
     # padding is never an answer: give it no probability, so the loss does not depend on
     # how many padding columns the batch happens to carry

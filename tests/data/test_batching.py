@@ -148,3 +148,23 @@ def test_moved_helpers_keep_their_old_names():
     from lmbook.train.distributed import unwrap_model
 
     assert checkpoint.unwrap_model is unwrap_model
+
+
+def test_unpad_inverts_pad_to_longest():
+    from lmbook.data.batching import PadToLongest, unpad
+
+    rows = [
+        {"ids": [5, 6, 7], "attention_mask": [1, 1, 1], "label": 1},
+        {"ids": [8], "attention_mask": [1], "label": 0},
+    ]
+    collate = PadToLongest({"ids": 0, "attention_mask": 0})
+    batch = collate(rows)
+    back = unpad(batch)
+    assert [r["ids"].tolist() for r in back] == [[5, 6, 7], [8]]
+    assert [int(r["label"]) for r in back] == [1, 0]
+    # padded once for a longer set, then split and collated again: the batch's own longest
+    wide = {k: torch.nn.functional.pad(v, (0, 4)) if v.dim() == 2 else v for k, v in batch.items()}
+    for key, value in collate(unpad(wide)).items():
+        assert torch.equal(value, batch[key]), key
+    with pytest.raises(KeyError, match="attention_mask"):
+        unpad({"ids": batch["ids"]})

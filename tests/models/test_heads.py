@@ -162,8 +162,12 @@ def test_qa_loss_is_span_loss_of_the_model_and_names_missing_keys():
         qa_loss(model, {k: v for k, v in batch.items() if k != "start_positions"})
 
 
-def test_trim_padding_cuts_shared_padding_and_keeps_loss_and_spans():
-    from lmbook.models.heads import qa_loss, trim_padding
+def test_collated_batches_keep_qa_loss_and_spans():
+    # Dynamic padding happens at collate time (PadToLongest): a batch padded to the whole
+    # set's longest example and the same examples collated to their own longest one give the
+    # same loss and the same spans.
+    from lmbook.data.batching import PadToLongest, unpad
+    from lmbook.models.heads import qa_loss
 
     model = BertForQA(tiny_bert()).eval()
     mask = torch.tensor([[1] * 6 + [0] * 3, [1] * 5 + [0] * 4])
@@ -176,7 +180,7 @@ def test_trim_padding_cuts_shared_padding_and_keeps_loss_and_spans():
         "start_positions": torch.tensor([2, 3]),
         "end_positions": torch.tensor([3, 3]),
     }
-    cut = trim_padding(batch)
+    cut = PadToLongest({"input_ids": 0, "attention_mask": 0, "token_type_ids": 0})(unpad(batch))
     assert {k: tuple(v.shape) for k, v in cut.items()} == {
         "input_ids": (2, 6),
         "attention_mask": (2, 6),
@@ -189,11 +193,11 @@ def test_trim_padding_cuts_shared_padding_and_keeps_loss_and_spans():
     s, e = s.masked_fill(mask == 0, float("-inf")), e.masked_fill(mask == 0, float("-inf"))
     expected = span_loss(s, e, batch["start_positions"], batch["end_positions"])
     torch.testing.assert_close(qa_loss(model, batch), expected)
-    # decoding cuts the padding too, and finds the spans the uncut logits give: passage
-    # tokens only, the closing [SEP] (5 in row 0, 4 in row 1) excluded
+    torch.testing.assert_close(qa_loss(model, cut), expected)
+    # decoding finds the spans the uncut logits give: passage tokens only, the closing [SEP]
+    # (5 in row 0, 4 in row 1) excluded; positions count from the left, so they agree
     allowed = torch.tensor([[0, 0, 1, 1, 1, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0, 0, 0]]).bool()
-    assert (
-        model.predict_spans(ids, mask, types).tolist() == best_span(s, e, allowed=allowed).tolist()
-    )
-    with pytest.raises(ValueError, match="attention_mask"):
-        trim_padding({"input_ids": ids})
+    spans = best_span(s, e, allowed=allowed).tolist()
+    assert model.predict_spans(ids, mask, types).tolist() == spans
+    inputs = (cut["input_ids"], cut["attention_mask"], cut["token_type_ids"])
+    assert model.predict_spans(*inputs).tolist() == spans
