@@ -1,5 +1,6 @@
 """Settings shared by the unit tests and the notebook tests (nbval)."""
 
+import functools
 import os
 
 # The CPU profile is what CI executes and what the stored notebook outputs show.
@@ -54,31 +55,24 @@ def pytest_collection_modifyitems(config, items):
 _NOTEBOOK_SECONDS: dict[str, float] = {}
 
 
+@functools.cache
+def _notebook_runs():
+    """tests/book/notebook_runs.py, the one reader of a notebook's stored-run record."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "tests" / "book" / "notebook_runs.py"
+    spec = importlib.util.spec_from_file_location("notebook_runs", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def stored_notebook_seconds(path) -> float | None:
     """CPU seconds of a notebook's stored run (or its wall span when older than the record)."""
-    import json
-    from datetime import datetime
-
-    try:
-        nb = json.loads(open(path, encoding="utf-8").read())
-    except (OSError, ValueError):
-        return None
-    record = nb.get("metadata", {}).get("lmbook", {}).get("execution")
-    if record and "kernel_cpu_s" in record:
-        return float(record["kernel_cpu_s"])
-    stamps = [
-        c["metadata"]["execution"]
-        for c in nb.get("cells", [])
-        if "execution" in c.get("metadata", {})
-    ]
-    if not stamps:
-        return None
-
-    def when(s):
-        return datetime.fromisoformat(s.replace("Z", "+00:00"))
-
-    first, last = stamps[0]["iopub.execute_input"], stamps[-1]["shell.execute_reply"]
-    return (when(last) - when(first)).total_seconds()
+    runs = _notebook_runs()
+    nb = runs.load_notebook(path)
+    return None if nb is None else runs.stored_cpu_seconds(nb)
 
 
 def _notebook_of(nodeid: str) -> str | None:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime
 from itertools import combinations
 from pathlib import Path
 
 import pytest
+from notebook_runs import execution_interval  # tests/book/notebook_runs.py
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(
@@ -48,22 +48,6 @@ def _output_texts(cell: dict) -> list[str]:
 
 def _load(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
-
-
-def _time(stamp: str) -> datetime:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-
-
-def execution_interval(nb: dict) -> tuple[datetime, datetime] | None:
-    """When the stored outputs were produced: first cell's start to last cell's reply."""
-    stamps = [
-        c["metadata"]["execution"]
-        for c in nb["cells"]
-        if c["cell_type"] == "code" and "execution" in c.get("metadata", {})
-    ]
-    if not stamps:
-        return None
-    return _time(stamps[0]["iopub.execute_input"]), _time(stamps[-1]["shell.execute_reply"])
 
 
 def test_there_are_notebooks():
