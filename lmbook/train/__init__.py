@@ -14,6 +14,7 @@ from lmbook.train.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from lmbook.train.choices import configure_optimizer
 from lmbook.train.config import TrainConfig
 from lmbook.train.objectives import (
     IGNORE_INDEX,
@@ -33,7 +34,7 @@ from lmbook.train.objectives import (
 )
 from lmbook.train.schedule import WarmupCosine, warmup_cosine_lr
 from lmbook.train.sources import Examples, MLMBlocks, PadToLongest, TokenBlocks, as_source
-from lmbook.train.trainer import OutDirError, Trainer, TrainingDivergedError, configure_optimizer
+from lmbook.train.trainer import OutDirError, Trainer, TrainingDivergedError
 
 __all__ = [
     "IGNORE_INDEX",

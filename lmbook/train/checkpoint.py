@@ -41,6 +41,7 @@ __all__ = [
     "capture_rng_state",
     "latest_checkpoint",
     "load_checkpoint",
+    "identity_diffs",
     "model_identity",
     "restore_rng_state",
     "save_checkpoint",
@@ -88,6 +89,28 @@ def model_identity(model: nn.Module) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- RNG
+
+
+_WEIGHT_NEUTRAL_KEYS = {"dropout", "attn_impl", "attn_dropout", "resid_dropout"}
+
+
+def identity_diffs(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """How two :func:`model_identity` records differ, one phrase each (empty: same model)."""
+    diffs = []
+    if saved.get("class") != current.get("class"):
+        diffs.append(f"class {saved.get('class')} vs {current.get('class')}")
+    sc, cc = saved.get("config") or {}, current.get("config") or {}
+    for k in sorted(set(sc) | set(cc)):
+        # Dropout and the attention kernel change no weight: resuming with others is fine.
+        if k in _WEIGHT_NEUTRAL_KEYS:
+            continue
+        if sc.get(k) != cc.get(k):
+            diffs.append(f"{k} {sc.get(k)!r} vs {cc.get(k)!r}")
+    ss, cs = saved.get("shapes") or {}, current.get("shapes") or {}
+    for k in sorted(set(ss) | set(cs)):
+        if ss.get(k) != cs.get(k):
+            diffs.append(f"{k} shape {ss.get(k)} vs {cs.get(k)}")
+    return diffs
 
 
 def capture_rng_state() -> dict[str, Any]:

@@ -12,10 +12,9 @@ The loss is read back from the device only every ``log_interval`` steps (one syn
 is also when a NaN/inf guard looks at every step's loss since the last check. Checkpoints
 are written only after that check, so a diverged run never overwrites a good checkpoint.
 
-The trainer picks the fastest correct settings for the machine and the model, and says what
-it chose (``trainer.choices``, one line on the ``lmbook.train`` logger, printed by the CLI):
-the autocast dtype (``dtype="auto"``), ``torch.compile`` (``compile="auto"``: only when the
-warm-up pays back within the run) and the fused AdamW kernel.
+The trainer picks the fastest correct settings for the machine and the model
+(:mod:`lmbook.train.choices`), and says what it chose (``trainer.choices``, one line on the
+``lmbook.train`` logger, printed by the CLI).
 
 Introduced in: Chapter 5 (pretraining BERT and GPT).
 """
@@ -27,7 +26,6 @@ import copy
 import json
 import logging
 import math
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,16 +34,25 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lmbook.device import bf16_supported, get_device
+from lmbook.device import get_device
 from lmbook.io import atomic_write
 from lmbook.train.checkpoint import (
     capture_rng_state,
+    identity_diffs,
     latest_checkpoint,
     load_checkpoint,
     model_identity,
     restore_rng_state,
     save_checkpoint,
     unwrap_model,
+)
+from lmbook.train.choices import (
+    choose_dtype,
+    compile_blocker,
+    compile_pays_back,
+    configure_optimizer,
+    has_cpp_compiler,
+    model_width,
 )
 from lmbook.train.config import TrainConfig
 from lmbook.train.distributed import DistInfo, all_reduce_mean, init_distributed, shard_batch
@@ -57,17 +64,6 @@ __all__ = ["OutDirError", "Trainer", "TrainingDivergedError", "configure_optimiz
 
 logger = logging.getLogger("lmbook.train")
 
-# bf16 autocast on a CPU with native bf16 (AVX-512 BF16 / AMX) pays only for wide models:
-# measured on a 2-core AMX CPU with nanoGPT's shapes, 0.68x the fp32 speed at 128 wide and
-# 1.84x at 384 wide. On AVX2-only CPUs bf16 is emulated (10-15x slower) and never chosen.
-BF16_MIN_WIDTH_CPU = 256
-# torch.compile, per device type: (speed-up of a training step over eager, warm-up seconds).
-# CPU: measured with benchmarks/bench_vs_plain.py --compile true on an AMD EPYC (AVX2, shared
-# 2-core machine, one thread) at nanoGPT's CPU shape: compiled steps 1.01x (0.98-1.08x) a plain
-# eager loop, which eager lmbook matched, so ~1.05x; the first compiled step took 70-300 s
-# (CPU time / wall on the busy machine). CUDA: nanoGPT's figures (~1.3x, under a minute).
-COMPILE_PAYBACK = {"cpu": (1.05, 90.0), "cuda": (1.3, 60.0)}
-
 
 class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite; training stopped before writing a checkpoint."""
@@ -75,123 +71,6 @@ class TrainingDivergedError(FloatingPointError):
 
 class OutDirError(ValueError):
     """``out_dir`` cannot be used as asked (another model's run, or a run to resume is missing)."""
-
-
-def configure_optimizer(
-    model: nn.Module,
-    lr: float,
-    weight_decay: float,
-    betas: tuple[float, float],
-    eps: float = 1e-8,
-    device_type: str = "cpu",
-) -> torch.optim.AdamW:
-    """AdamW with two parameter groups: matrices decay, vectors do not.
-
-    nanoGPT's rule: parameters with ``dim >= 2`` (linear weights, embeddings, the tied
-    head) get weight decay; biases and LayerNorm gains (``dim < 2``) do not, since
-    shrinking them towards 0 has no regularizing meaning (Loshchilov & Hutter 2019).
-    Tied tensors appear once (``named_parameters`` de-duplicates them).
-    """
-    params = [p for p in model.parameters() if p.requires_grad]
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    groups = [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": no_decay, "weight_decay": 0.0},
-    ]
-    # The fused kernel updates every tensor in one pass: one launch per step on CUDA, and on
-    # a CPU 3.4x faster than the default per-tensor loop at 128 wide (1.8 vs 6.2 ms per step;
-    # foreach: 7.2 ms) and 5.2x at 384 wide (16 vs 85 ms), AMD EPYC AVX2, one thread.
-    kw: dict[str, Any] = {"fused": True} if device_type in ("cuda", "cpu") else {"foreach": True}
-    return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps, **kw)
-
-
-def model_width(model: nn.Module) -> int | None:
-    """The model's hidden width (``config.d_model`` or ``hidden_size``), None if unknown."""
-    cfg = getattr(unwrap_model(model), "config", None)
-    for name in ("d_model", "hidden_size", "n_embd"):
-        if isinstance(getattr(cfg, name, None), int):
-            return getattr(cfg, name)
-    return None
-
-
-def choose_dtype(
-    dtype: str, device: torch.device, width: int | None
-) -> tuple[torch.dtype | None, str]:
-    """The autocast dtype for ``dtype`` ("auto" included) on ``device``, and why.
-
-    Returns:
-        ``(amp_dtype, reason)``; ``amp_dtype`` None means plain fp32.
-    """
-    if dtype == "float32":
-        return None, "float32 (as configured)"
-    if dtype == "bfloat16":
-        if device.type == "cuda" and not bf16_supported(device):
-            raise ValueError(
-                "dtype='bfloat16' was requested but this GPU has no bf16; use 'float16' or 'auto'"
-            )
-        return torch.bfloat16, "bfloat16 autocast (as configured)"
-    if dtype == "float16":
-        return torch.float16, "float16 autocast + GradScaler (as configured)"
-    # dtype == "auto"
-    if device.type == "cuda":
-        if bf16_supported(device):
-            return torch.bfloat16, "bfloat16 autocast (auto: the GPU has bf16)"
-        return torch.float16, "float16 autocast + GradScaler (auto: the GPU has no bf16)"
-    if device.type != "cpu":
-        return None, f"float32 (auto: no autocast on {device.type})"
-    if not bf16_supported(device):
-        return None, "float32 (auto: this CPU has no native bf16; emulated bf16 is 10-15x slower)"
-    if width is None or width < BF16_MIN_WIDTH_CPU:
-        return None, (
-            f"float32 (auto: {width or 'unknown'} wide is below {BF16_MIN_WIDTH_CPU}, where bf16's "
-            "casts cost more than its faster matmuls gain)"
-        )
-    return torch.bfloat16, f"bfloat16 autocast (auto: native bf16 CPU, {width} wide)"
-
-
-def _compile_blocker(device: torch.device) -> str | None:
-    """Why ``compile="auto"`` must stay off here, or None when compiling is possible."""
-    if device.type not in COMPILE_PAYBACK:
-        return f"no measured payback on {device.type}"
-    if _in_jupyter_kernel():
-        return "inside a Jupyter kernel (outputs and CI stay eager)"
-    return None
-
-
-def _in_jupyter_kernel() -> bool:
-    """True when this code runs in a notebook's kernel (not merely with ipykernel imported)."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return getattr(shell, "kernel", None) is not None
-
-
-def _has_cpp_compiler() -> bool:
-    """Whether inductor finds the C++ compiler it needs to compile for a CPU."""
-    try:
-        from torch._inductor.cpp_builder import get_cpp_compiler
-
-        get_cpp_compiler()
-    except Exception:  # inductor raises its own error types when none is found
-        return False
-    return True
-
-
-def compile_pays_back(device_type: str, step_s: float, remaining: int) -> tuple[bool, str]:
-    """Whether compiling now saves more time over ``remaining`` steps than its warm-up costs.
-
-    Args:
-        device_type: "cpu" or "cuda" (see ``COMPILE_PAYBACK``).
-        step_s: the measured eager seconds per step (CPU: process time per thread).
-        remaining: optimizer steps left in the run.
-    """
-    gain, warmup = COMPILE_PAYBACK[device_type]
-    saving = remaining * step_s * (1.0 - 1.0 / gain)
-    verdict = "on" if saving > warmup else "off"
-    return saving > warmup, (
-        f"{verdict} (auto: {remaining} steps left x {step_s * 1e3:.0f} ms would save ~{saving:.0f} "
-        f"s at {gain:.2f}x, against ~{warmup:.0f} s of compilation)"
-    )
 
 
 class Trainer:
@@ -271,7 +150,7 @@ class Trainer:
         # compile="auto" is decided at the first log, from the measured eager step time.
         self._compile_pending = False
         if cfg.compile == "auto":
-            blocker = _compile_blocker(device)
+            blocker = compile_blocker(device)
             self._compile_pending = blocker is None
             compile_reason = (
                 f"off (auto: {blocker})"
@@ -359,7 +238,7 @@ class Trainer:
         else:
             ckpt = load_checkpoint(ckpt_path)
             saved = ckpt.config.get("model_identity", {})
-            diffs = _identity_diffs(saved, model_identity(self.raw_model))
+            diffs = identity_diffs(saved, model_identity(self.raw_model))
             if diffs and not (cfg.overwrite and not cfg.resume):
                 raise OutDirError(
                     f"out_dir {cfg.out_dir} holds a checkpoint of another model "
@@ -505,7 +384,7 @@ class Trainer:
     def _decide_compile(self, step_s: float, remaining: int) -> None:
         self._compile_pending = False
         on, reason = compile_pays_back(self.device.type, step_s, remaining)
-        if on and self.device.type == "cpu" and not _has_cpp_compiler():
+        if on and self.device.type == "cpu" and not has_cpp_compiler():
             on, reason = False, "off (auto: it would pay back, but no C++ compiler was found)"
         self.choices["compile"] = reason
         if on:
@@ -602,9 +481,13 @@ class Trainer:
         return self.history
 
     def _entry(
-        self, it: int, train_loss: float | None, val: float | None, tok_s: float,
+        self,
+        it: int,
+        train_loss: float | None,
+        val: float | None,
+        tok_s: float,
         lr: float | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         return {
             "iter": it,
             "train_loss": train_loss,
@@ -627,24 +510,3 @@ class Trainer:
             "tokens_per_sec": self._train_tokens / self._train_time if self._train_time else 0.0,
             "wall_time_s": time.perf_counter() - self._t_start,
         }
-
-
-_WEIGHT_NEUTRAL_KEYS = {"dropout", "attn_impl", "attn_dropout", "resid_dropout"}
-
-
-def _identity_diffs(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
-    diffs = []
-    if saved.get("class") != current.get("class"):
-        diffs.append(f"class {saved.get('class')} vs {current.get('class')}")
-    sc, cc = saved.get("config") or {}, current.get("config") or {}
-    for k in sorted(set(sc) | set(cc)):
-        # Dropout and the attention kernel change no weight: resuming with others is fine.
-        if k in _WEIGHT_NEUTRAL_KEYS:
-            continue
-        if sc.get(k) != cc.get(k):
-            diffs.append(f"{k} {sc.get(k)!r} vs {cc.get(k)!r}")
-    ss, cs = saved.get("shapes") or {}, current.get("shapes") or {}
-    for k in sorted(set(ss) | set(cs)):
-        if ss.get(k) != cs.get(k):
-            diffs.append(f"{k} shape {ss.get(k)} vs {cs.get(k)}")
-    return diffs

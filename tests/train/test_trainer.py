@@ -236,7 +236,7 @@ def test_tiny_gpt_overfits_one_batch():
 
 
 def test_dtype_auto_uses_bf16_only_where_it_pays(monkeypatch):
-    from lmbook.train import trainer as tr
+    from lmbook.train import choices as tr
 
     cpu = torch.device("cpu")
     monkeypatch.setattr(tr, "bf16_supported", lambda device: False)  # AVX2: emulated bf16
@@ -274,7 +274,8 @@ def test_trainer_says_what_it_chose(caplog):
 
 
 def test_compile_auto_decides_from_the_measured_step_time(monkeypatch):
-    from lmbook.train import trainer as tr
+    from lmbook.train import choices as tr
+    from lmbook.train import trainer
 
     gain, warmup = tr.COMPILE_PAYBACK["cpu"]
     # a 10 ms step saves (1 - 1/gain) * 10 ms per step: it pays back only over a long run
@@ -284,7 +285,7 @@ def test_compile_auto_decides_from_the_measured_step_time(monkeypatch):
     assert on and reason.startswith("on (auto:")
     # a short run: decided off at the first log, the model stays eager, the choice is said
     train, _ = _stream()
-    monkeypatch.setattr(tr, "_compile_blocker", lambda device: None)
+    monkeypatch.setattr(trainer, "compile_blocker", lambda device: None)
     t = Trainer(TinyLM(), _cfg(compile="auto", max_iters=8), train)
     assert t._compile_pending and t.choices["compile"].startswith("auto (decided after 4 steps")
     t.train()
