@@ -30,6 +30,7 @@ __all__ = [
     "squad_f1",
     "squad_scores",
     "token_nll",
+    "window_nll",
 ]
 
 
@@ -67,47 +68,79 @@ def token_nll(logits: Tensor, targets: Tensor, ignore_index: int = -100) -> Tens
 
 
 @torch.no_grad()
-def evaluate_perplexity(
-    model: nn.Module, ids: Tensor, block_size: int, batch_size: int = 16
-) -> float:
-    """Perplexity of a causal LM over a whole token stream, every token scored once.
+def window_nll(
+    model: nn.Module, ids: Tensor, block_size: int, batch_size: int = 16, stride: int | None = None
+) -> Tensor:
+    """Negative log-likelihood (nats) of each token of a stream, ``ids[1:]`` in order.
 
-    The stream is cut into non-overlapping windows of ``block_size`` (each window's first
-    token has less context than a sliding window would give it, so this is a slight
-    overestimate; the book discusses the sliding-window variant).
+    The stream is cut into windows of ``block_size`` tokens that start ``stride`` tokens
+    apart. The first window scores all its tokens; every later one scores only its last
+    ``stride`` tokens, so each token is scored once, and (after the first window) with at
+    least ``block_size - stride`` tokens of context. ``stride = block_size`` (the default)
+    gives non-overlapping windows: cheapest, but a window's first tokens see little context,
+    so the loss is slightly overestimated; a smaller stride costs ``block_size / stride`` times
+    the compute and gives every token nearly the full context. The last few tokens that do not
+    fill a whole step of ``stride`` are not scored.
 
     Args:
         model: maps input ids (B, T) to logits (B, T, V).
         ids: 1-D token ids.
         block_size: window length T (at most the model's context).
         batch_size: windows per forward pass.
+        stride: distance between window starts, 1..block_size (default ``block_size``).
 
     Returns:
-        perplexity (float).
+        1-D float tensor on the CPU: the loss of ``ids[1]``, ``ids[2]``, ... in order.
     """
+    stride = block_size if stride is None else stride
+    if not 1 <= stride <= block_size:
+        raise ValueError(f"stride must be in 1..block_size = {block_size}, got {stride}")
     if ids.dim() != 1 or len(ids) < block_size + 1:
         raise ValueError(
             f"need a 1-D stream of at least block_size + 1 = {block_size + 1} tokens, got "
             f"shape {tuple(ids.shape)}"
         )
     device = next(model.parameters()).device
-    n_windows = (len(ids) - 1) // block_size
-    starts = torch.arange(n_windows) * block_size
+    n_windows = (len(ids) - 1 - block_size) // stride + 1
+    starts = torch.arange(n_windows) * stride
     offsets = torch.arange(block_size + 1)
     was_training = model.training
     model.eval()
-    total, count = 0.0, 0
+    out = []
     try:
         for b in range(0, n_windows, batch_size):
             window = ids[starts[b : b + batch_size, None] + offsets].to(device)  # (B, T+1)
             logits = model(window[:, :-1])
             logits = getattr(logits, "logits", logits)
-            nll = token_nll(logits, window[:, 1:])
-            total += float(nll.sum())
-            count += nll.numel()
+            nll = token_nll(logits, window[:, 1:]).cpu()  # (B, T)
+            if b == 0:  # the first window also scores its first T - stride tokens
+                out.append(nll[0, : block_size - stride])
+            out.append(nll[:, block_size - stride :].reshape(-1))
     finally:
         model.train(was_training)
-    return perplexity(total / count)
+    return torch.cat(out)
+
+
+def evaluate_perplexity(
+    model: nn.Module, ids: Tensor, block_size: int, batch_size: int = 16, stride: int | None = None
+) -> float:
+    """Perplexity of a causal LM over a whole token stream, every token scored once.
+
+    The mean of :func:`window_nll` (see there for ``stride``): by default non-overlapping
+    windows of ``block_size``, a slight overestimate because each window's first tokens have
+    little context; ``stride < block_size`` gives sliding windows.
+
+    Args:
+        model: maps input ids (B, T) to logits (B, T, V).
+        ids: 1-D token ids.
+        block_size: window length T (at most the model's context).
+        batch_size: windows per forward pass.
+        stride: distance between window starts (default ``block_size``).
+
+    Returns:
+        perplexity (float).
+    """
+    return perplexity(window_nll(model, ids, block_size, batch_size, stride).mean())
 
 
 # ----------------------------------------------------------------------------------------------

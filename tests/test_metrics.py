@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from lmbook.metrics import evaluate_perplexity, perplexity, token_nll
+from lmbook.metrics import evaluate_perplexity, perplexity, token_nll, window_nll
 
 
 def test_perplexity_of_uniform_guess_is_vocab_size():
@@ -42,3 +42,39 @@ def test_evaluate_perplexity_scores_every_token_once():
     assert evaluate_perplexity(Uniform(13), ids, block_size=17, batch_size=3) == pytest.approx(13.0)
     with pytest.raises(ValueError, match="at least"):
         evaluate_perplexity(Uniform(13), ids[:5], block_size=17)
+
+
+class PositionModel(torch.nn.Module):
+    """Puts logit t on token 0 at window position t: the loss of any other token grows with t."""
+
+    def __init__(self, V):
+        super().__init__()
+        self.V = V
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        logits = torch.zeros(*x.shape, self.V)
+        logits[..., 0] = torch.arange(x.shape[1], dtype=torch.float)
+        return logits + self.dummy
+
+
+@pytest.mark.parametrize("stride", [17, 8, 1])
+def test_window_nll_scores_each_token_once_in_order_with_context(stride):
+    V, T = 13, 17
+    ids = torch.randint(1, V, (200,))  # never token 0: loss = log(V - 1 + e^t) at position t
+    nll = window_nll(PositionModel(V), ids, block_size=T, batch_size=3, stride=stride)
+    assert len(ids) - 1 - (stride - 1) <= len(nll) <= len(ids) - 1
+    loss_at = torch.log(V - 1 + torch.exp(torch.arange(T, dtype=torch.float)))
+    # the first window scores positions 0..T-1; every later token sits at position >= T - stride
+    torch.testing.assert_close(nll[:T], loss_at)
+    assert torch.all(nll[T:] >= loss_at[T - stride] - 1e-5)
+    if stride == 1:  # a full window of context for every token after the first window
+        torch.testing.assert_close(nll[T:], loss_at[-1].expand(len(nll) - T))
+    with pytest.raises(ValueError, match="stride"):
+        window_nll(PositionModel(V), ids, block_size=T, stride=T + 1)
+
+
+def test_window_nll_is_per_token_loss_of_a_fixed_distribution():
+    ids = torch.randint(13, (100,))
+    nll = window_nll(Uniform(13), ids, block_size=10, stride=4)
+    torch.testing.assert_close(nll, torch.full_like(nll, math.log(13)))
