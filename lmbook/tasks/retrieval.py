@@ -37,9 +37,11 @@ __all__ = [
     "BM25",
     "BookIndex",
     "Chunk",
+    "bm25_ranker",
     "book_chunks",
     "chunk_text",
     "keyword_tokenize",
+    "page_ranks",
     "page_recall",
     "recall_at_k",
 ]
@@ -288,6 +290,42 @@ class BookIndex:
         ]
 
 
+def page_ranks(
+    chunks: Sequence[Chunk],
+    questions: Sequence[tuple[str, str]],
+    rank: Callable[[list[str]], list[list[int]]],
+) -> list[int]:
+    """Per question, the 1-based rank of the page that answers it among the pages a ranker returns.
+
+    A chunk's page is its ``source``; the ranking of chunks becomes a ranking of pages by
+    each page's first appearance (repeated pages count once). A gold page that the ranking
+    never reaches gets rank ``number of pages + 1``. ``rank <= k`` is the question's hit at
+    k, so the per-question ranks give recall@k for any k and let two rankers be compared
+    question by question (a paired comparison) on the same questions.
+
+    Args:
+        chunks: the indexed passages.
+        questions: (question, page) pairs, page as in ``Chunk.source``
+            (e.g. ``lmbook.tasks.book_questions.BOOK_QUESTIONS``).
+        rank: ranking function: list of questions -> per question, chunk indices best first.
+
+    Returns:
+        one rank per question, in question order.
+    """
+    pages = sorted({c.source for c in chunks})
+    missing = sorted({p for _, p in questions if p not in pages})
+    if missing:
+        raise ValueError(f"questions name pages that have no chunk: {missing}; check the folder")
+    rows = rank([q for q, _ in questions])
+    if len(rows) != len(questions):
+        raise ValueError(f"the ranker returned {len(rows)} rankings for {len(questions)} questions")
+    out = []
+    for row, (_, page) in zip(rows, questions, strict=True):
+        ranked_pages = list(dict.fromkeys(chunks[i].source for i in row))
+        out.append(ranked_pages.index(page) + 1 if page in ranked_pages else len(pages) + 1)
+    return out
+
+
 def page_recall(
     chunks: Sequence[Chunk],
     questions: Sequence[tuple[str, str]],
@@ -296,33 +334,30 @@ def page_recall(
 ) -> dict[str, dict[int, float]]:
     """Recall@k at the page level: is the page that answers a question among the first k pages?
 
-    Each ranker maps the list of questions to, per question, chunk indices best first; a
-    chunk's page is its ``source``, and repeated pages in a ranking count once. The row
-    "random pages" is the trivial baseline, k / (number of pages).
+    Each ranker maps the list of questions to, per question, chunk indices best first (see
+    `page_ranks`). The row "random pages" is the trivial baseline, k / (number of pages).
 
     Args:
         chunks: the indexed passages.
-        questions: (question, page) pairs, page as in ``Chunk.source``
-            (e.g. ``lmbook.tasks.book_questions.BOOK_QUESTIONS``).
+        questions: (question, page) pairs, page as in ``Chunk.source``.
         rankers: name -> ranking function (e.g. BM25 search, ``BookIndex.rank``).
         ks: the cut-offs.
 
     Returns:
         {ranker name: {k: recall}}, plus "random pages".
     """
-    pages = sorted({c.source for c in chunks})
+    if not questions:
+        raise ValueError("page_recall: no questions to score")
+    pages = {c.source for c in chunks}
     missing = sorted({p for _, p in questions if p not in pages})
     if missing:
         raise ValueError(f"questions name pages that have no chunk: {missing}; check the folder")
-    gold = [pages.index(p) for _, p in questions]
-    texts = [q for q, _ in questions]
+    n_pages = len(pages)
     out: dict[str, dict[int, float]] = {}
     for name, rank in rankers.items():
-        ranked = [
-            list(dict.fromkeys(pages.index(chunks[i].source) for i in row)) for row in rank(texts)
-        ]
-        out[name] = {k: recall_at_k(ranked, gold, k) for k in ks}
-    out["random pages"] = {k: min(k / len(pages), 1.0) for k in ks}
+        ranks = page_ranks(chunks, questions, rank)
+        out[name] = {k: sum(r <= k for r in ranks) / len(ranks) for k in ks}
+    out["random pages"] = {k: min(k / n_pages, 1.0) for k in ks}
     return out
 
 

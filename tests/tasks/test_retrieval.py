@@ -100,6 +100,22 @@ def test_page_recall_counts_pages_once_and_reports_chance():
         page_recall(chunks, [("q", "d.md")], {})
 
 
+def test_page_ranks_per_question_agree_with_page_recall():
+    from lmbook.tasks.retrieval import Chunk, page_ranks, page_recall
+
+    chunks = [Chunk("a.md", "", "x"), Chunk("a.md", "", "y"), Chunk("b.md", "", "z"),
+              Chunk("c.md", "", "w")]  # fmt: skip
+    questions = [("q1", "b.md"), ("q2", "a.md"), ("q3", "c.md")]
+    rank = lambda qs: [[0, 1, 2, 3], [1, 2], [3, 0]]  # noqa: E731  (q2's list is partial)
+    assert page_ranks(chunks, questions, rank) == [2, 1, 1]
+    partial = lambda qs: [[0], [0], [0]]  # noqa: E731  pages never reached rank n_pages + 1
+    assert page_ranks(chunks, questions, partial) == [4, 1, 4]
+    table = page_recall(chunks, questions, {"r": rank}, ks=(1, 2))
+    assert table["r"] == {1: pytest.approx(2 / 3), 2: 1.0}
+    with pytest.raises(ValueError, match="2 rankings for 3"):
+        page_ranks(chunks, questions, lambda qs: [[0], [1]])
+
+
 def test_bm25_finds_the_page_for_most_book_questions():
     from lmbook.tasks.retrieval import bm25_ranker, page_recall
 

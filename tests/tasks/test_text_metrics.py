@@ -56,6 +56,35 @@ def test_chrf_credits_near_misses_that_bleu_does_not():
         chrf(["a", "b"], refs)
 
 
+REFS = [f"the cat number {i} sat on the mat today" for i in range(40)]
+GOOD = [f"the cat number {i} sat on a mat today" for i in range(40)]
+BAD = [f"a dog {i} stood on the rug" if i % 2 else f"the cat {i} sat" for i in range(40)]
+
+
+@pytest.mark.parametrize("metric", ["bleu", "chrf"])
+def test_corpus_interval_brackets_the_corpus_score(metric):
+    from lmbook.metrics import chrf, corpus_interval
+
+    score, lo, hi = corpus_interval(BAD, REFS, metric=metric, n_boot=200)
+    assert score == pytest.approx((bleu if metric == "bleu" else chrf)(BAD, REFS))
+    assert lo < score < hi  # mixed sentences: the resamples disagree
+    same = corpus_interval(REFS, REFS, metric=metric, n_boot=50)
+    assert same == pytest.approx((100.0, 100.0, 100.0))  # every resample is perfect
+    with pytest.raises(ValueError, match="'bleu' or 'chrf'"):
+        corpus_interval(BAD, REFS, metric="ter")
+
+
+def test_paired_difference_is_the_score_gap_with_a_paired_interval():
+    from lmbook.metrics import paired_difference
+
+    diff, lo, hi = paired_difference(GOOD, BAD, REFS, n_boot=200)
+    assert diff == pytest.approx(bleu(GOOD, REFS) - bleu(BAD, REFS))
+    assert 0 < lo < diff < hi  # GOOD is better on every resample
+    assert paired_difference(BAD, BAD, REFS, n_boot=20) == pytest.approx((0.0, 0.0, 0.0))
+    with pytest.raises(ValueError, match="one prediction per reference"):
+        paired_difference(GOOD[:3], BAD, REFS)
+
+
 def test_qa_names_moved_but_still_importable():
     import lmbook.metrics as metrics
     import lmbook.tasks.qa as qa
