@@ -9,8 +9,9 @@ the neural losses. A model that does not beat the trigram (two characters of con
 learned nothing a table of counts could not.
 
 Unit: the neural model predicts every character of the validation text and never an
-end-of-text marker, so the ``</s>`` that :meth:`NGramLM.sequence_log_prob` scores at the end of
-each sequence is taken out: the result is ``-sum(log P(char | context)) / number of chars``.
+end-of-text marker, so the count models are scored the same way
+(:meth:`NGramLM.token_log_probs`, without the ``</s>`` of :meth:`NGramLM.sequence_log_prob`):
+the result is ``-sum(log P(char | context)) / number of chars``.
 
 Example:
     >>> base = count_baselines("abcabcabcabc" * 20, "abcabcabc", orders=(1, 2))
@@ -25,9 +26,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from lmbook.models.ngram import EOS, NGramLM
+import numpy as np
 
-__all__ = ["ORDER_NAMES", "baseline_table", "count_baselines", "print_baselines"]
+from lmbook.models.ngram import NGramLM
+
+__all__ = [
+    "ORDER_NAMES",
+    "baseline_table",
+    "count_baselines",
+    "fit_mixture_weight",
+    "mixture_nll",
+    "print_baselines",
+]
 
 # n -> a readable name with its context length (n - 1 characters).
 ORDER_NAMES = {1: "unigram", 2: "bigram", 3: "trigram", 4: "4-gram", 5: "5-gram"}
@@ -76,11 +86,40 @@ def count_baselines(
     out = {}
     for n in orders:
         lm = NGramLM(n, smoothing=smoothing, k=k).fit(train)
-        logp, _ = lm.sequence_log_prob(val)
-        # Take out the end marker each sequence is scored with: a neural model never predicts it.
-        logp -= sum(lm.log_prob(EOS, t[len(t) - (n - 1) :] if n > 1 else ()) for t in val)
+        # Per character, without the end marker a neural model never predicts.
+        logp = sum(float(lm.token_log_probs(t).sum()) for t in val)
         out[n] = -logp / n_chars
     return out
+
+
+def mixture_nll(neural_nll: np.ndarray, count_nll: np.ndarray, weight: float) -> np.ndarray:
+    """Per-token loss of the interpolated model ``w * P_neural + (1 - w) * P_count``.
+
+    Linear interpolation is how neural LMs were first shown to add to count models (Mikolov
+    et al. 2010 report RNN + Kneser-Ney mixtures): if the mixture beats the count model alone,
+    the neural model assigns probability where the counts do not, i.e. it knows something
+    the table does not, even when its own loss is higher.
+
+    Args:
+        neural_nll, count_nll: the two models' losses (nats) on the same tokens, in order
+            (:func:`lmbook.metrics.window_nll`, :meth:`NGramLM.token_log_probs` negated).
+        weight: the neural model's share ``w``, in [0, 1].
+    """
+    a, b = np.asarray(neural_nll, dtype=float), np.asarray(count_nll, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"the two loss arrays must score the same tokens: {a.shape} vs {b.shape}")
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError(f"weight must be in [0, 1], got {weight}")
+    with np.errstate(divide="ignore"):
+        return -np.logaddexp(np.log(weight) - a, np.log1p(-weight) - b)
+
+
+def fit_mixture_weight(neural_nll: np.ndarray, count_nll: np.ndarray, steps: int = 101) -> float:
+    """The neural share ``w`` (on a grid of ``steps`` values in [0, 1]) that minimises the mean
+    :func:`mixture_nll`. Fit it on held-out tokens that are NOT the ones you then report."""
+    grid = np.linspace(0.0, 1.0, steps)
+    losses = [mixture_nll(neural_nll, count_nll, w).mean() for w in grid]
+    return float(grid[int(np.argmin(losses))])
 
 
 def baseline_table(

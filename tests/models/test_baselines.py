@@ -10,7 +10,13 @@ import numpy as np
 import pytest
 
 from lmbook.models import NGramLM
-from lmbook.models.baselines import baseline_table, count_baselines
+from lmbook.models.baselines import (
+    baseline_table,
+    count_baselines,
+    fit_mixture_weight,
+    mixture_nll,
+)
+from lmbook.models.ngram import EOS
 
 
 def test_unigram_is_the_entropy_of_character_frequencies():
@@ -101,3 +107,30 @@ def test_table_lists_baselines_and_the_neural_margin():
 def test_bad_input_is_refused_with_a_fix(kwargs, match):
     with pytest.raises(ValueError, match=match):
         count_baselines(**kwargs)
+
+
+def test_token_log_probs_line_up_with_sequence_log_prob():
+    lm = NGramLM(3).fit(["the cat sat on the mat. " * 20])
+    text = "the bat sat."
+    per_token = lm.token_log_probs(text)
+    assert per_token.shape == (len(text),)
+    total, count = lm.sequence_log_prob([text])  # also scores the end marker
+    end = lm.log_prob(EOS, text[-2:])
+    assert count == len(text) + 1
+    assert per_token.sum() + end == pytest.approx(total)
+    assert per_token[0] == pytest.approx(lm.log_prob("t", ()))
+
+
+def test_mixture_of_two_models_is_between_them_and_can_beat_both():
+    # each model is sure of half the tokens and wrong (loss 5) on the other half
+    a = np.array([0.01, 5.0] * 50)
+    b = np.array([5.0, 0.01] * 50)
+    assert mixture_nll(a, b, 1.0) == pytest.approx(a)
+    assert mixture_nll(a, b, 0.0) == pytest.approx(b)
+    w = fit_mixture_weight(a, b)
+    assert w == pytest.approx(0.5)
+    assert mixture_nll(a, b, w).mean() < min(a.mean(), b.mean()) - 1.5
+    # a model that knows nothing the other does not gets weight 0
+    assert fit_mixture_weight(b + 1.0, b) == 0.0
+    with pytest.raises(ValueError, match="same tokens"):
+        mixture_nll(a, b[:10], 0.5)

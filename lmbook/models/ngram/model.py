@@ -219,6 +219,23 @@ class NGramLM:
         with np.errstate(divide="ignore"):
             return float(np.log(p).sum()), len(targets)
 
+    def token_log_probs(self, sequence: Any) -> np.ndarray:
+        """Natural-log probability of each token of one sequence given its context, in order.
+
+        The first token is predicted from the start padding, as in :meth:`sequence_log_prob`;
+        the end marker is not scored (a neural model never predicts it), so the result lines up
+        token by token with a neural model's losses on the same text.
+
+        Args:
+            sequence: one sequence (a str for a character model).
+
+        Returns:
+            float array of ``len(sequence)`` log-probabilities.
+        """
+        x, start, targets = self._encode_corpus([sequence])
+        with np.errstate(divide="ignore"):
+            return np.log(self._scores(x, start, targets[:-1]))
+
     def perplexity(self, sequence: Any) -> float:
         """Perplexity ``exp(-mean log P)`` of one sequence (its ``</s>`` included).
 
