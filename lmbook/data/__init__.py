@@ -7,7 +7,7 @@ the book's objectives live here too.
 Introduced in: Chapter 1.
 """
 
-from lmbook.data.batching import LMBlocks, get_batch, mlm_batch, pad_batch, pair_batch
+from lmbook.data.batching import LMBlocks, get_batch, mlm_batch, pair_batch
 from lmbook.data.errors import (
     ChecksumError,
     DataError,
@@ -15,6 +15,7 @@ from lmbook.data.errors import (
     MissingSourceError,
     UnknownDatasetError,
 )
+from lmbook.data.padding import pad_batch
 from lmbook.data.poetry import Poem
 from lmbook.data.registry import REGISTRY, available, cache_dir, load, path, verify
 from lmbook.data.shakespeare import Play, Speech

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from lmbook.data.batching import pad_batch
+from lmbook.data.padding import pad_batch
 
 __all__ = [
     "RetrievalTranslator",

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lmbook.data.batching import LMBlocks, MLMBlocks, PadToLongest
+from lmbook.data.batching import LMBlocks, MLMBlocks
+from lmbook.data.padding import PadToLongest
 
 __all__ = [
     "BatchSource",

@@ -151,7 +151,7 @@ def test_moved_helpers_keep_their_old_names():
 
 
 def test_unpad_inverts_pad_to_longest():
-    from lmbook.data.batching import PadToLongest, unpad
+    from lmbook.data.padding import PadToLongest, unpad
 
     rows = [
         {"ids": [5, 6, 7], "attention_mask": [1, 1, 1], "label": 1},

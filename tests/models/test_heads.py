@@ -166,7 +166,7 @@ def test_collated_batches_keep_qa_loss_and_spans():
     # Dynamic padding happens at collate time (PadToLongest): a batch padded to the whole
     # set's longest example and the same examples collated to their own longest one give the
     # same loss and the same spans.
-    from lmbook.data.batching import PadToLongest, unpad
+    from lmbook.data.padding import PadToLongest, unpad
     from lmbook.models.heads import qa_loss
 
     model = BertForQA(tiny_bert()).eval()
