@@ -327,3 +327,16 @@ def test_checkpoint_with_nsp_head_but_no_pooler_is_refused(tmp_path):
     save_file(state, tmp_path / "model.safetensors")
     with pytest.raises(CheckpointError, match="no pooler"):
         load_pretrained(tmp_path)
+
+
+def test_package_keeps_its_public_names():
+    # lmbook.hf is a package (maps, convert, config, load, save); what notebooks, benchmarks
+    # and tests import from lmbook.hf stays there.
+    import lmbook.hf as hf
+    from lmbook.hf import maps
+
+    for name in hf.__all__:
+        assert hasattr(hf, name), name
+    for name in ("GPT2_TRANSPOSED", "GPT2_IGNORED", "BERT_IGNORED", "GPT2_SPEC", "BERT_SPEC"):
+        assert getattr(hf, name) is getattr(maps, name)
+    assert hf.CheckpointError.__module__ == "lmbook.io"
