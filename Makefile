@@ -122,7 +122,11 @@ lint: $(STAMP)
 
 # The reference models come first: the notebooks that study a trained GPT load them, and the
 # slow shakespeare-char test checks the same cached CLI run (trained by this code: see models).
-test: lint models test-python test-browser
+# The strict book build (one core, ~2 min) runs beside the pytest run, so it fills the cores the
+# workers leave idle at their tails; --output-sync keeps each one's output together.
+test: lint models
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-python book-strict
+	$(PY) .ci/browser_check.py _build/html
 
 execute: $(STAMP) data
 	$(NB_ENV) $(PY) .ci/execute.py $(NOTEBOOKS)
