@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from lmbook.data.padding import pad_batch
 from lmbook.metrics import exact_match, normalize_answer, squad_f1, squad_scores
 from lmbook.tasks.retrieval import BookIndex, Chunk, book_chunks
 
@@ -256,14 +257,11 @@ def encode_qa(
         starts.append(start)
         ends.append(end)
         kept.append(n)
-    T = max((len(ids) for ids, _ in rows), default=0)
-    input_ids = torch.full((len(rows), T), pad_id, dtype=torch.long)
-    attention_mask = torch.zeros((len(rows), T), dtype=torch.long)
-    token_type_ids = torch.zeros((len(rows), T), dtype=torch.long)
-    for r, (ids, q_len) in enumerate(rows):
-        input_ids[r, : len(ids)] = torch.tensor(ids)
-        attention_mask[r, : len(ids)] = 1
-        token_type_ids[r, q_len : len(ids)] = 1
+    if rows:  # padded to the longest kept example; segment 1 from the passage on
+        input_ids, attention_mask = pad_batch([ids for ids, _ in rows], pad_id)  # (N, T)
+        token_type_ids = pad_batch([[0] * q + [1] * (len(ids) - q) for ids, q in rows], 0)[0]
+    else:  # no example kept
+        input_ids = attention_mask = token_type_ids = torch.zeros((0, 0), dtype=torch.long)
     batch = {
         "input_ids": input_ids,
         "attention_mask": attention_mask,
