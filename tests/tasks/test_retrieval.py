@@ -103,8 +103,8 @@ def test_page_recall_counts_pages_once_and_reports_chance():
 def test_page_ranks_per_question_agree_with_page_recall():
     from lmbook.tasks.retrieval import Chunk, page_ranks, page_recall
 
-    chunks = [Chunk("a.md", "", "x"), Chunk("a.md", "", "y"), Chunk("b.md", "", "z"),
-              Chunk("c.md", "", "w")]  # fmt: skip
+    pages = ["a.md", "a.md", "b.md", "c.md"]
+    chunks = [Chunk(p, "", t) for p, t in zip(pages, "xyzw", strict=True)]
     questions = [("q1", "b.md"), ("q2", "a.md"), ("q3", "c.md")]
     rank = lambda qs: [[0, 1, 2, 3], [1, 2], [3, 0]]  # noqa: E731  (q2's list is partial)
     assert page_ranks(chunks, questions, rank) == [2, 1, 1]
