@@ -5,20 +5,34 @@ This is how BERT's pretraining objective is inspected by eye (Devlin et al. 2019
 word, ask the model for its most probable replacements. ``FrequencyBaseline`` is the MLM's
 trivial baseline: predict every masked token from corpus frequencies alone, ignoring the
 context; a model whose masked-token loss is not clearly below it has not learned to use
-context.
+context. ``heldout_blocks``, ``hidden_at_masks``, ``masked_token_nll`` and ``gap_interval``
+score a model and the baseline on the *same* masked positions of held-out text and say
+whether the gap between them is more than noise. ``WindowProbe`` is the cheap way to get a
+masked LM out of a pretrained encoder that ships without its MLM head: freeze the encoder and
+train a small head on the vectors around each blank.
 
 Introduced in: Chapter 5 (5.1 BERT pretraining: fill-ins before and after training).
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
-__all__ = ["FrequencyBaseline", "fill_mask"]
+__all__ = [
+    "FrequencyBaseline",
+    "WindowProbe",
+    "fill_mask",
+    "gap_interval",
+    "heldout_blocks",
+    "hidden_at_masks",
+    "masked_token_nll",
+]
 
 
 @torch.no_grad()
@@ -114,13 +128,241 @@ class FrequencyBaseline:
         counts = torch.bincount(token_ids.long(), minlength=vocab_size).double() + alpha
         self.log_probs = (counts / counts.sum()).log().float()  # (V,)
 
-    def nll(self, labels: torch.Tensor, ignore_index: int = -100) -> float:
-        """Mean negative log-likelihood in nats over the labels that are not ``ignore_index``.
+    def token_nll(self, labels: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
+        """Negative log-likelihood in nats of every label that is not ``ignore_index``.
 
         ``labels`` is what ``mlm_mask`` returns: the original id at masked positions, -100
-        elsewhere, so this is directly comparable with a masked-LM's loss on the same masks.
+        elsewhere. Returns (N,) in row-major order of the masked positions, the order of
+        :func:`masked_token_nll`, so the two can be compared token by token.
         """
         chosen = labels[labels != ignore_index]
         if chosen.numel() == 0:
             raise ValueError("no masked positions in labels (all are ignore_index)")
-        return float(-self.log_probs.to(chosen.device)[chosen].mean())
+        return -self.log_probs.to(chosen.device)[chosen]
+
+    def nll(self, labels: torch.Tensor, ignore_index: int = -100) -> float:
+        """Mean of :meth:`token_nll`: directly comparable with a masked-LM's loss on the
+        same masks."""
+        return float(self.token_nll(labels, ignore_index).mean())
+
+
+def heldout_blocks(
+    ids: torch.Tensor, block_size: int, cls_token_id: int, sep_token_id: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cut a held-out token stream into consecutive, non-overlapping ``[CLS] ... [SEP]`` blocks.
+
+    Unlike ``MLMBlocks.get_batch`` (random windows, which overlap), every token of the
+    stream is used once, so masking these blocks once gives each held-out token the same
+    chance of being scored. The tail shorter than a block is dropped.
+
+    Args:
+        ids: (L,) token ids.
+        block_size: tokens per block, [CLS] and [SEP] included.
+        cls_token_id, sep_token_id: the special ids.
+
+    Returns:
+        ``(input_ids, special_tokens_mask)``, both (L // (block_size - 2), block_size), ready
+        for ``mlm_mask``.
+
+    Example:
+        >>> x, special = heldout_blocks(torch.arange(10, 17), 4, cls_token_id=1, sep_token_id=2)
+        >>> x.tolist(), special[0].tolist()
+        ([[1, 10, 11, 2], [1, 12, 13, 2], [1, 14, 15, 2]], [1, 0, 0, 1])
+    """
+    if ids.dim() != 1:
+        raise ValueError(f"ids must be one 1-D stream, got shape {tuple(ids.shape)}")
+    body = block_size - 2
+    if body < 1:
+        raise ValueError(f"block_size must be >= 3 ([CLS], a token, [SEP]), got {block_size}")
+    n = ids.numel() // body
+    if n == 0:
+        raise ValueError(f"{ids.numel()} tokens do not fill one block of {body}; shorten blocks")
+    rows = ids[: n * body].view(n, body)
+    input_ids = torch.cat(
+        [rows.new_full((n, 1), cls_token_id), rows, rows.new_full((n, 1), sep_token_id)], dim=1
+    )
+    special = torch.zeros_like(input_ids)
+    special[:, [0, -1]] = 1
+    return input_ids, special
+
+
+@torch.no_grad()
+def hidden_at_masks(
+    model: nn.Module, input_ids: torch.Tensor, labels: torch.Tensor, batch_size: int = 64
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The encoder's output vectors at the masked positions, and the tokens to predict there.
+
+    The cache a frozen-encoder probe trains on: the encoder runs once, in eval mode and
+    without gradients, and only the (N, D) rows the MLM head needs are kept.
+
+    Args:
+        model: an lmbook ``BERT`` (or any module returning ``.last_hidden_state``).
+        input_ids: (B, T) masked inputs from ``mlm_mask``.
+        labels: (B, T) its labels (-100 where nothing is predicted).
+        batch_size: blocks per forward pass.
+
+    Returns:
+        ``(hidden, targets)``: (N, D) and (N,), in row-major order of the masked positions.
+    """
+    if input_ids.shape != labels.shape:
+        raise ValueError(
+            f"input_ids {tuple(input_ids.shape)} and labels {tuple(labels.shape)} must match"
+        )
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    chosen = labels != -100
+    try:
+        rows = []
+        for i in range(0, len(input_ids), batch_size):
+            h = model(input_ids[i : i + batch_size].to(device)).last_hidden_state
+            rows.append(h[chosen[i : i + batch_size].to(device)])
+    finally:
+        model.train(was_training)
+    return torch.cat(rows), labels[chosen].to(device)
+
+
+@torch.no_grad()
+def masked_token_nll(
+    model: nn.Module, input_ids: torch.Tensor, labels: torch.Tensor, batch_size: int = 64
+) -> torch.Tensor:
+    """A masked LM's negative log-likelihood (nats) at every masked position: (N,).
+
+    Same order as :meth:`FrequencyBaseline.token_nll` on the same ``labels``, so
+    ``base.token_nll(labels) - masked_token_nll(model, x, labels)`` is the per-token gain
+    from reading the context.
+    """
+    hidden, targets = hidden_at_masks(model, input_ids, labels, batch_size)
+    logits = model.mlm_logits(hidden)  # (N, D) -> (N, V)
+    return nn.functional.cross_entropy(logits.float(), targets, reduction="none")
+
+
+def gap_interval(
+    nll_a: torch.Tensor,
+    nll_b: torch.Tensor,
+    groups: torch.Tensor | None = None,
+    n_boot: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float, float]:
+    """Mean of ``nll_a - nll_b`` with a paired bootstrap interval.
+
+    Both losses are on the same tokens, so each resample takes the same tokens for both and
+    what is hard for both cancels out. Tokens of one text block are not independent: pass
+    ``groups`` (the block of each token) to resample whole blocks instead of tokens.
+
+    Args:
+        nll_a, nll_b: (N,) per-token losses on the same positions.
+        groups: optional (N,) integer group of each token.
+        n_boot: resamples; level: coverage of the interval; seed: seeds the resampling.
+
+    Returns:
+        ``(mean gap, low, high)`` in nats; positive means a has the higher loss.
+
+    Example:
+        >>> a, b = torch.tensor([2.0, 3.0, 4.0, 5.0]), torch.tensor([1.0, 2.0, 3.0, 4.0])
+        >>> gap_interval(a, b)  # b is better by exactly 1 on every token
+        (1.0, 1.0, 1.0)
+    """
+    if nll_a.shape != nll_b.shape or nll_a.dim() != 1 or nll_a.numel() == 0:
+        raise ValueError(
+            f"need two equal, non-empty 1-D loss vectors, got {tuple(nll_a.shape)} "
+            f"and {tuple(nll_b.shape)}"
+        )
+    if n_boot < 1 or not 0 < level < 1:
+        raise ValueError(f"need n_boot >= 1 and 0 < level < 1, got {n_boot}, {level}")
+    diff = (nll_a - nll_b).double().cpu()
+    if groups is None:
+        groups = torch.arange(diff.numel())
+    _, group = torch.unique(groups.cpu(), return_inverse=True)
+    n_groups = int(group.max()) + 1
+    sums = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, group, diff)
+    counts = torch.bincount(group, minlength=n_groups).double()
+    g = torch.Generator().manual_seed(seed)
+    idx = torch.randint(n_groups, (n_boot, n_groups), generator=g)
+    boots = sums[idx].sum(1) / counts[idx].sum(1)  # mean gap over the resampled tokens
+    tail = (1 - level) / 2
+    low, high = torch.quantile(boots, torch.tensor([tail, 1 - tail], dtype=torch.float64))
+    return float(diff.mean()), float(low), float(high)
+
+
+class WindowProbe(nn.Module):
+    """A frozen pretrained encoder with a trained masked-LM head that reads a window of vectors.
+
+    For a blank at position t the head sees the encoder's output vectors at t - w ... t + w
+    (zeros past the ends), concatenated: ``(2w + 1) * D`` numbers. Then, as BERT's MLM head:
+    dense -> GELU -> LayerNorm -> the encoder's token table (tied, frozen) -> + a fixed bias.
+    With ``log_prior`` the bias is a context-free distribution (e.g.
+    ``FrequencyBaseline.log_probs``), so the head only learns what the context adds to it.
+
+    Why a window: an encoder fine-tuned for sentence embeddings (all-MiniLM-L6-v2) keeps
+    little about a ``[MASK]`` in the ``[MASK]`` position's own vector, while its neighbours'
+    vectors still say which words surround the blank.
+
+    Args:
+        encoder: an lmbook ``BERT``; it is copied (the caller's model is left alone), cut to
+            its first ``n_layers`` blocks and frozen.
+        n_layers: how many blocks to keep (None: all).
+        window: w, vectors on each side of the blank.
+        log_prior: (V,) fixed output bias; None: zeros.
+
+    Trainable parameters: ``dense`` and ``norm`` only. ``forward`` returns the windowed
+    vectors as ``last_hidden_state`` (B, T, (2w + 1) D) and ``mlm_logits`` maps them to (..., V),
+    so :func:`fill_mask`, :func:`hidden_at_masks` and :func:`masked_token_nll` work on it as
+    on a ``BERT``.
+    """
+
+    def __init__(
+        self,
+        encoder: nn.Module,
+        n_layers: int | None = None,
+        window: int = 1,
+        log_prior: torch.Tensor | None = None,
+    ) -> None:
+        super().__init__()
+        if window < 0:
+            raise ValueError(f"window must be >= 0, got {window}")
+        self.encoder = copy.deepcopy(encoder)
+        if n_layers is not None:
+            if not 1 <= n_layers <= len(self.encoder.blocks):
+                raise ValueError(
+                    f"n_layers must be in [1, {len(self.encoder.blocks)}], got {n_layers}"
+                )
+            self.encoder.blocks = self.encoder.blocks[:n_layers]
+        self.encoder.requires_grad_(False).eval()
+        self.window = window
+        c = self.encoder.config
+        self.dense = nn.Linear((2 * window + 1) * c.d_model, c.d_model)
+        self.norm = nn.LayerNorm(c.d_model, eps=c.layer_norm_eps)
+        if log_prior is None:
+            log_prior = torch.zeros(c.vocab_size)
+        if tuple(log_prior.shape) != (c.vocab_size,):
+            raise ValueError(
+                f"log_prior must have shape ({c.vocab_size},), got {tuple(log_prior.shape)}"
+            )
+        self.register_buffer("bias", log_prior.detach().float().clone())
+
+    def train(self, mode: bool = True) -> WindowProbe:
+        """Train mode for the head only: the frozen encoder stays in eval mode (no dropout)."""
+        super().train(mode)
+        self.encoder.eval()
+        return self
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+    ):
+        """Encode, then stack each position's window: (B, T) -> last_hidden_state (B, T, (2w+1) D)."""
+        out = self.encoder(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+        h = out.last_hidden_state  # (B, T, D)
+        w, T = self.window, h.shape[1]
+        padded = F.pad(h, (0, 0, w, w))  # (B, T + 2w, D), zeros past both ends
+        windows = torch.cat([padded[:, i : i + T] for i in range(2 * w + 1)], dim=-1)
+        return type(out)(windows, out.pooler_output, out.attentions)
+
+    def mlm_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """(..., (2w+1) D) windowed vectors -> (..., V) logits."""
+        z = self.norm(F.gelu(self.dense(hidden)))
+        return z @ self.encoder.tok_emb.weight.T + self.bias
