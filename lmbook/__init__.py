@@ -26,6 +26,7 @@ _SUBMODULES = (
     "metrics",
     "models",
     "nn",
+    "stats",
     "tasks",
     "tokenizers",
     "train",

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lmbook.stats import check_bootstrap, percentile_interval
+
 __all__ = [
     "bleu",
     "chrf",
@@ -275,12 +277,6 @@ def _resampled_scores(scorer, stats: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return np.array([scorer._compute_score_from_stats(row.tolist()).score for row in sums])
 
 
-def _interval(values: np.ndarray, level: float) -> tuple[float, float]:
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
-
-
 def corpus_interval(
     predictions: list[str],
     references: list[str],
@@ -309,12 +305,11 @@ def corpus_interval(
 
     Introduced in: Chapter 6 (6.2 machine translation).
     """
-    if n_boot < 1 or not 0 < level < 1:
-        raise ValueError(f"need n_boot >= 1 and 0 < level < 1, got {n_boot}, {level}")
+    check_bootstrap(n_boot, level)
     scorer, stats = _sentence_stats(metric, predictions, references)
     score = scorer._compute_score_from_stats(stats.sum(axis=0).tolist()).score
     idx = np.random.default_rng(seed).integers(0, len(stats), (n_boot, len(stats)))
-    return (float(score), *_interval(_resampled_scores(scorer, stats, idx), level))
+    return (float(score), *percentile_interval(_resampled_scores(scorer, stats, idx), level))
 
 
 def paired_difference(
@@ -343,15 +338,14 @@ def paired_difference(
 
     Introduced in: Chapter 6 (6.2 machine translation).
     """
-    if n_boot < 1 or not 0 < level < 1:
-        raise ValueError(f"need n_boot >= 1 and 0 < level < 1, got {n_boot}, {level}")
+    check_bootstrap(n_boot, level)
     scorer, a = _sentence_stats(metric, predictions_a, references)
     _, b = _sentence_stats(metric, predictions_b, references)
     score_a = scorer._compute_score_from_stats(a.sum(axis=0).tolist()).score
     full = score_a - scorer._compute_score_from_stats(b.sum(axis=0).tolist()).score
     idx = np.random.default_rng(seed).integers(0, len(a), (n_boot, len(a)))
     diffs = _resampled_scores(scorer, a, idx) - _resampled_scores(scorer, b, idx)
-    return (float(full), *_interval(diffs, level))
+    return (float(full), *percentile_interval(diffs, level))
 
 
 # ----------------------------------------------------------------------------------------------

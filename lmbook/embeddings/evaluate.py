@@ -19,12 +19,14 @@ Introduced in: Chapter 4 (4.1 word embeddings).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from lmbook.stats import bootstrap_interval
 
 __all__ = [
     "AnalogyResult",
@@ -40,56 +42,6 @@ __all__ = [
 
 _DATA_NAMES = {"analogies": "questions-words.txt", "wordsim353": "wordsim353.tsv",
                "simlex999": "simlex999.txt"}  # fmt: skip
-
-
-# ----------------------------------------------------------------------------- intervals
-def bootstrap_interval(
-    statistic: Callable[[np.ndarray], float],
-    n: int,
-    n_boot: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of a statistic over n items (Efron & Tibshirani 1993).
-
-    Resamples the n item indices with replacement ``n_boot`` times, evaluates
-    ``statistic(indices)`` on each resample, and returns the central ``level`` share of the
-    values: the spread a score would show on another test set of the same size. Two models
-    scored on the same items can be compared by bootstrapping their *difference* with the
-    same indices (a paired interval).
-
-    Args:
-        statistic: maps an int array of item indices, shape (n,), to a number.
-        n: number of items.
-        n_boot: resamples.
-        level: coverage of the interval, in (0, 1).
-        seed: seeds the resampling.
-
-    Returns:
-        ``(low, high)``; ``(nan, nan)`` for fewer than 2 items.
-
-    Example:
-        >>> hits = np.array([1, 0, 1, 1, 0, 1, 1, 1])
-        >>> lo, hi = bootstrap_interval(lambda idx: hits[idx].mean(), len(hits))
-        >>> lo < hits.mean() < hi
-        True
-
-    Introduced in: Chapter 4.
-    """
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be a positive integer, got {n_boot}")
-    if n < 2:
-        return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    values = np.array([statistic(rng.integers(0, n, n)) for _ in range(n_boot)], dtype=float)
-    values = values[np.isfinite(values)]
-    if len(values) == 0:
-        return float("nan"), float("nan")
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(values, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 # ----------------------------------------------------------------------------- inputs

@@ -24,6 +24,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from lmbook.stats import check_bootstrap, percentile_interval
+
 __all__ = [
     "FrequencyBaseline",
     "WindowProbe",
@@ -269,8 +271,7 @@ def gap_interval(
             f"need two equal, non-empty 1-D loss vectors, got {tuple(nll_a.shape)} "
             f"and {tuple(nll_b.shape)}"
         )
-    if n_boot < 1 or not 0 < level < 1:
-        raise ValueError(f"need n_boot >= 1 and 0 < level < 1, got {n_boot}, {level}")
+    check_bootstrap(n_boot, level)
     diff = (nll_a - nll_b).double().cpu()
     if groups is None:
         groups = torch.arange(diff.numel())
@@ -281,9 +282,7 @@ def gap_interval(
     g = torch.Generator().manual_seed(seed)
     idx = torch.randint(n_groups, (n_boot, n_groups), generator=g)
     boots = sums[idx].sum(1) / counts[idx].sum(1)  # mean gap over the resampled tokens
-    tail = (1 - level) / 2
-    low, high = torch.quantile(boots, torch.tensor([tail, 1 - tail], dtype=torch.float64))
-    return float(diff.mean()), float(low), float(high)
+    return (float(diff.mean()), *percentile_interval(boots.numpy(), level))
 
 
 class WindowProbe(nn.Module):
