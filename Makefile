@@ -115,7 +115,7 @@ test-notebooks: $(STAMP) data
 # What `make test` runs: the unit tests and the notebooks in ONE pytest run, so that neither
 # core idles while the other finishes a long test or notebook (the long ones go first).
 test-python: $(STAMP) data
-	$(NB_ENV) $(PY) -m pytest $(NBVAL) -n $(NPROC) -q -p no:cacheprovider tests/ chapters/
+	$(NB_ENV) $(PY) -m pytest $(NBVAL) -n $(NPROC) -q -p no:cacheprovider --durations=15 tests/ chapters/
 
 test-browser: book-strict
 	$(PY) .ci/browser_check.py _build/html
