@@ -109,12 +109,12 @@ NBVAL := --nbval-lax --nbval-sanitize-with .ci/nbval_sanitize.cfg --dist loadfil
 test-unit: $(STAMP) data
 	$(PY) -m pytest tests/ -n $(NPROC) -q -p no:cacheprovider
 
-test-notebooks: $(STAMP) data
+test-notebooks: $(STAMP) data models
 	$(NB_ENV) $(PY) -m pytest $(NBVAL) -n $(NPROC) -q -p no:cacheprovider chapters/
 
 # What `make test` runs: the unit tests and the notebooks in ONE pytest run, so that neither
 # core idles while the other finishes a long test or notebook (the long ones go first).
-test-python: $(STAMP) data
+test-python: $(STAMP) data models
 	$(NB_ENV) $(PY) -m pytest $(NBVAL) -n $(NPROC) -q -p no:cacheprovider --durations=15 tests/ chapters/
 
 test-browser: book-strict
@@ -133,7 +133,7 @@ test: lint models
 	$(MAKE) --no-print-directory -j2 --output-sync=target test-python book-strict
 	$(PY) .ci/browser_check.py _build/html
 
-execute: $(STAMP) data
+execute: $(STAMP) data models
 	$(NB_ENV) $(PY) .ci/execute.py $(NOTEBOOKS)
 
 # The floors of pyproject.toml, tested: a scratch venv gets the LOWEST version of each of lmbook's
