@@ -17,7 +17,8 @@ a file lock keeps two processes from training the same model at once).
 :func:`reference_model` returns ``(model, tokenizer, info)``: from the cache when it is there,
 otherwise (on Colab, or after a code change) it trains the model first and says so.
 
-Introduced in: Chapter 5.2 (long runs from the command line); loaded by 3.2, which studies it.
+Introduced in: Chapter 5.2 (long runs from the command line); loaded by 3.2 (shakespeare-char) and
+5.3 (tang-char).
 """
 
 from __future__ import annotations
