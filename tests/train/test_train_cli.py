@@ -17,7 +17,19 @@ def _run(capsys, *args):
 
 
 def test_presets_are_shipped():
-    assert {"shakespeare-char", "shakespeare-char-gpu", "bert-mlm"} <= set(preset_names())
+    shipped = {"shakespeare-char", "shakespeare-char-gpu", "tang-char", "tang-char-gpu", "bert-mlm"}
+    assert shipped <= set(preset_names())
+
+
+@pytest.mark.parametrize("name", ["shakespeare-char-gpu", "tang-char-gpu"])
+def test_gpu_presets_build_the_model_they_describe(name):
+    # The GPU presets never train in CI; their recipe must still build (nanoGPT's GPU shape).
+    from lmbook.train.__main__ import build_run, load_recipe
+
+    run = build_run(load_recipe(name))
+    cfg = run["model"].config
+    assert (cfg.n_layers, cfg.n_heads, cfg.d_model, cfg.block_size) == (6, 6, 384, 256)
+    assert run["config"].block_size == 256 and run["config"].batch_size == 64
 
 
 def test_unknown_preset_lists_the_presets(capsys):
