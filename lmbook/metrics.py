@@ -271,10 +271,15 @@ def _sentence_stats(metric: str, predictions: list[str], references: list[str]):
     return scorer, np.asarray(stats, dtype=np.int64)
 
 
+def _corpus_score(scorer, sums: np.ndarray) -> float:
+    """The corpus score of summed sentence statistics (S,): what sacreBLEU reports."""
+    return float(scorer._compute_score_from_stats(sums.tolist()).score)
+
+
 def _resampled_scores(scorer, stats: np.ndarray, idx: np.ndarray) -> np.ndarray:
     # a corpus score is a function of the summed statistics: sum each resample, score it
     sums = stats[idx].sum(axis=1)  # (n_boot, N, S) -> (n_boot, S)
-    return np.array([scorer._compute_score_from_stats(row.tolist()).score for row in sums])
+    return np.array([_corpus_score(scorer, row) for row in sums])
 
 
 def corpus_interval(
@@ -307,9 +312,9 @@ def corpus_interval(
     """
     check_bootstrap(n_boot, level)
     scorer, stats = _sentence_stats(metric, predictions, references)
-    score = scorer._compute_score_from_stats(stats.sum(axis=0).tolist()).score
+    score = _corpus_score(scorer, stats.sum(axis=0))
     idx = np.random.default_rng(seed).integers(0, len(stats), (n_boot, len(stats)))
-    return (float(score), *percentile_interval(_resampled_scores(scorer, stats, idx), level))
+    return (score, *percentile_interval(_resampled_scores(scorer, stats, idx), level))
 
 
 def paired_difference(
@@ -341,11 +346,10 @@ def paired_difference(
     check_bootstrap(n_boot, level)
     scorer, a = _sentence_stats(metric, predictions_a, references)
     _, b = _sentence_stats(metric, predictions_b, references)
-    score_a = scorer._compute_score_from_stats(a.sum(axis=0).tolist()).score
-    full = score_a - scorer._compute_score_from_stats(b.sum(axis=0).tolist()).score
+    full = _corpus_score(scorer, a.sum(axis=0)) - _corpus_score(scorer, b.sum(axis=0))
     idx = np.random.default_rng(seed).integers(0, len(a), (n_boot, len(a)))
     diffs = _resampled_scores(scorer, a, idx) - _resampled_scores(scorer, b, idx)
-    return (float(full), *percentile_interval(diffs, level))
+    return (full, *percentile_interval(diffs, level))
 
 
 # ----------------------------------------------------------------------------------------------

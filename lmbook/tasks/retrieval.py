@@ -290,6 +290,15 @@ class BookIndex:
         ]
 
 
+def _answer_pages(chunks: Sequence[Chunk], questions: Sequence[tuple[str, str]]) -> set[str]:
+    """The indexed pages; refuses questions whose answer page has no chunk."""
+    pages = {c.source for c in chunks}
+    missing = sorted({p for _, p in questions if p not in pages})
+    if missing:
+        raise ValueError(f"questions name pages that have no chunk: {missing}; check the folder")
+    return pages
+
+
 def page_ranks(
     chunks: Sequence[Chunk],
     questions: Sequence[tuple[str, str]],
@@ -312,10 +321,7 @@ def page_ranks(
     Returns:
         one rank per question, in question order.
     """
-    pages = sorted({c.source for c in chunks})
-    missing = sorted({p for _, p in questions if p not in pages})
-    if missing:
-        raise ValueError(f"questions name pages that have no chunk: {missing}; check the folder")
+    pages = _answer_pages(chunks, questions)
     rows = rank([q for q, _ in questions])
     if len(rows) != len(questions):
         raise ValueError(f"the ranker returned {len(rows)} rankings for {len(questions)} questions")
@@ -348,11 +354,7 @@ def page_recall(
     """
     if not questions:
         raise ValueError("page_recall: no questions to score")
-    pages = {c.source for c in chunks}
-    missing = sorted({p for _, p in questions if p not in pages})
-    if missing:
-        raise ValueError(f"questions name pages that have no chunk: {missing}; check the folder")
-    n_pages = len(pages)
+    n_pages = len(_answer_pages(chunks, questions))
     out: dict[str, dict[int, float]] = {}
     for name, rank in rankers.items():
         ranks = page_ranks(chunks, questions, rank)

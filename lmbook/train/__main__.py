@@ -28,7 +28,7 @@ from typing import Any
 
 from lmbook.train.config import TrainConfig, coerce_value
 
-__all__ = ["build_run", "load_recipe", "main", "preset_names"]
+__all__ = ["build_run", "load_recipe", "main", "preset_names", "recipe_texts"]
 
 SECTIONS = ("model", "data", "objective", "train")
 DATA_KEYS = {"dataset": str, "tokenizer": str, "val_fraction": float, "max_chars": int | None}
@@ -127,6 +127,41 @@ def _is_continuation(vocab_size: int, vocab: list[str]):
     return flags
 
 
+def _data_split(recipe: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
+    """The recipe's data settings (defaults filled in) and its (train, validation) texts."""
+    from lmbook import data
+
+    dcfg = {"dataset": "shakespeare", "tokenizer": "char", "val_fraction": 0.1, "max_chars": None}
+    unknown = sorted(set(recipe["data"]) - set(DATA_KEYS))
+    if unknown:
+        raise RecipeError(f"unknown data key(s) {unknown}; valid: {sorted(DATA_KEYS)}")
+    dcfg.update(recipe["data"])
+    text = data.load(dcfg["dataset"])
+    if isinstance(text, dict) and {"train", "val"} <= set(text):
+        # A corpus with its own split (tang-poems-text: by poem); val_fraction does not apply.
+        train_text, val_text = text["train"], text["val"]
+        if dcfg["max_chars"]:
+            train_text = train_text[: dcfg["max_chars"]]
+    elif not isinstance(text, str):
+        raise RecipeError(
+            f"data.dataset {dcfg['dataset']!r} is not a text corpus; "
+            "use 'shakespeare-speeches', 'shakespeare' or 'tang-poems-text'"
+        )
+    else:
+        if dcfg["max_chars"]:
+            text = text[: dcfg["max_chars"]]
+        train_text, val_text = data.train_val_split(text, dcfg["val_fraction"])
+    return dcfg, train_text, val_text
+
+
+def recipe_texts(recipe: dict[str, Any]) -> tuple[str, str]:
+    """The (train, validation) texts a recipe trains and validates on, split as ``build_run``
+    splits them: a notebook that studies a reference model scores it on this validation text.
+    """
+    _, train_text, val_text = _data_split(recipe)
+    return train_text, val_text
+
+
 def build_run(recipe: dict[str, Any]) -> dict[str, Any]:
     """Build tokenizer, data sources, model and objective for a recipe.
 
@@ -145,27 +180,8 @@ def build_run(recipe: dict[str, Any]) -> dict[str, Any]:
         config = TrainConfig.from_dict(recipe["train"])
     except TypeError as e:
         raise RecipeError(f"bad training value: {e}") from e
-    dcfg = {"dataset": "shakespeare", "tokenizer": "char", "val_fraction": 0.1, "max_chars": None}
-    unknown = sorted(set(recipe["data"]) - set(DATA_KEYS))
-    if unknown:
-        raise RecipeError(f"unknown data key(s) {unknown}; valid: {sorted(DATA_KEYS)}")
-    dcfg.update(recipe["data"])
-    text = data.load(dcfg["dataset"])
-    if isinstance(text, dict) and {"train", "val"} <= set(text):
-        # A corpus with its own split (tang-poems-text: by poem); val_fraction does not apply.
-        train_text, val_text = text["train"], text["val"]
-        if dcfg["max_chars"]:
-            train_text = train_text[: dcfg["max_chars"]]
-        text = train_text + val_text
-    elif not isinstance(text, str):
-        raise RecipeError(
-            f"data.dataset {dcfg['dataset']!r} is not a text corpus; "
-            "use 'shakespeare-speeches', 'shakespeare' or 'tang-poems-text'"
-        )
-    else:
-        if dcfg["max_chars"]:
-            text = text[: dcfg["max_chars"]]
-        train_text, val_text = data.train_val_split(text, dcfg["val_fraction"])
+    dcfg, train_text, val_text = _data_split(recipe)
+    text = train_text + val_text
 
     mcfg = dict(recipe["model"])
     model_type = mcfg.pop("type", "gpt")

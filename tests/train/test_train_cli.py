@@ -147,3 +147,13 @@ def test_bert_mlm_preset_short_run(capsys, tmp_path):
     final = json.loads(stdout.strip().splitlines()[-1])
     # a fresh MLM head guesses among 30522 WordPieces: loss near ln(30522) = 10.33
     assert final["iter"] == 3 and 9.0 < final["val_loss"] < 11.0
+
+
+def test_recipe_texts_is_the_split_build_run_trains_on():
+    from lmbook import data
+    from lmbook.train.__main__ import load_recipe, recipe_texts
+
+    train_text, val_text = recipe_texts(load_recipe("shakespeare-char"))
+    assert (train_text, val_text) == data.train_val_split(data.load("shakespeare-speeches"), 0.1)
+    tang = data.load("tang-poems-text")
+    assert recipe_texts(load_recipe("tang-char")) == (tang["train"], tang["val"])
