@@ -2,10 +2,12 @@
 
 One model (6 layers, 6 heads, 384 wide, block 256, vocab 65: nanoGPT's GPU shape), batch 1,
 a 32-token prompt, 128 new tokens, greedy, fp32. The transformers GPT-2 gets the same
-weights (saved with lmbook.hf.save_pretrained) and decodes with its own KV cache. All
-variants produce the same tokens (checked). Rounds interleave the variants; ratios are
-medians of per-round ratios.
-Targets (issue 3): cache >= 2x faster than no cache; lmbook >= transformers generate.
+weights (saved with lmbook.hf.save_pretrained) and decodes with its own KV cache. A fourth
+variant decodes with the cache but keeps every weight row-major (lmbook.nn.layout's
+reordering switched off): lmbook as it was before issue 13. All variants produce the same
+tokens (checked). Rounds interleave the variants; ratios are medians of per-round ratios.
+Targets: cache >= 2x faster than no cache (issue 3); lmbook >= 1.3x transformers generate
+(issue 13).
 
 Usage:
     python benchmarks/bench_generation.py            # ~1 min
@@ -16,10 +18,12 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import torch
 
@@ -67,14 +71,19 @@ def main() -> None:
     def lmbook(use_cache):
         return lambda: model.generate(prompt, n, temperature=0.0, use_cache=use_cache)
 
+    def row_major():  # the same cached loop with lmbook.nn.layout's reordering switched off
+        with mock.patch("lmbook.models.gpt.decoding_layout", lambda m, s: contextlib.nullcontext()):
+            return lmbook(True)()
+
     def hf():
         with torch.no_grad():
             return ref.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=n,
                                 min_new_tokens=n, do_sample=False, pad_token_id=0)  # fmt: skip
 
-    outs = {"cache": lmbook(True)(), "no cache": lmbook(False)(), "transformers": hf()}
+    variants = {"cache": lmbook(True), "no cache": lmbook(False), "row-major": row_major,
+                "transformers": hf}  # fmt: skip
+    outs = {name: run() for name, run in variants.items()}  # also the warm-up (layout probes)
     same = all(torch.equal(outs["cache"], o) for o in outs.values())
-    variants = {"cache": lmbook(True), "no cache": lmbook(False), "transformers": hf}
     times = paired_rounds(variants, args.rounds)
     print(f"greedy generation, 6L/6H/384, prompt 32, {n} new tokens, batch 1, fp32, "
           f"{threads} threads, {args.rounds} rounds; identical tokens: {same}")  # fmt: skip
@@ -85,8 +94,13 @@ def main() -> None:
         "(target >= 2x)"
     )
     print(
+        f"RATIO decoding layout vs row-major weights: "
+        f"{median_ratio(times['row-major'], times['cache']):.2f}x"
+    )
+    print(
         f"RATIO lmbook cached greedy vs transformers generate: "
-        f"{median_ratio(times['transformers'], times['cache']):.2f}x (target >= 1x)"
+        f"{median_ratio(times['transformers'], times['cache']):.2f}x (target >= 1.3x); "
+        f"row-major: {median_ratio(times['transformers'], times['row-major']):.2f}x"
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from contextlib import nullcontext
 from typing import ClassVar
 
 import torch
@@ -21,6 +22,7 @@ from lmbook.generation.sampling import sample_next_token
 from lmbook.models.config import ModelConfig, model_config
 from lmbook.nn import KVCache, LearnedPositions, PreLNBlock, count_parameters
 from lmbook.nn.checks import check_token_ids
+from lmbook.nn.layout import decoding_layout
 
 __all__ = ["GPT", "GPTConfig"]
 
@@ -247,24 +249,28 @@ class GPT(nn.Module):
         cache = self.new_cache() if use_cache else None
         finished = torch.zeros(ids.shape[0], dtype=torch.bool, device=ids.device)
         step_input = ids[:, -block_size:]  # crop the prompt to the context window
+        # One token per step multiplies each weight by a vector: store the weights in the
+        # memory order this machine streams faster for that (lmbook.nn.layout).
+        layout = decoding_layout(self, max_new_tokens) if use_cache else nullcontext()
         try:
-            for _ in range(max_new_tokens):
-                if cache is not None and cache.seq_len + step_input.shape[1] > block_size:
-                    # Window full: positions shift, so cached keys are stale. Rebuild from
-                    # the last block_size tokens (what the uncached model would see).
-                    cache.reset()
-                    step_input = ids[:, -block_size:]
-                if cache is None:
-                    step_input = ids[:, -block_size:]
-                logits = self(step_input, cache=cache)[:, -1]  # (B, T, V) -> (B, V)
-                next_ids = sample_next_token(logits, temperature, top_k, top_p, generator)
-                if eos_id is not None:
-                    next_ids = next_ids.masked_fill(finished, eos_id)
-                    finished |= next_ids == eos_id
-                ids = torch.cat([ids, next_ids[:, None]], dim=1)  # (B, T) -> (B, T + 1)
-                step_input = next_ids[:, None]
-                if eos_id is not None and bool(finished.all()):
-                    break
+            with layout:
+                for _ in range(max_new_tokens):
+                    if cache is not None and cache.seq_len + step_input.shape[1] > block_size:
+                        # Window full: positions shift, so cached keys are stale. Rebuild from
+                        # the last block_size tokens (what the uncached model would see).
+                        cache.reset()
+                        step_input = ids[:, -block_size:]
+                    if cache is None:
+                        step_input = ids[:, -block_size:]
+                    logits = self(step_input, cache=cache)[:, -1]  # (B, T, V) -> (B, V)
+                    next_ids = sample_next_token(logits, temperature, top_k, top_p, generator)
+                    if eos_id is not None:
+                        next_ids = next_ids.masked_fill(finished, eos_id)
+                        finished |= next_ids == eos_id
+                    ids = torch.cat([ids, next_ids[:, None]], dim=1)  # (B, T) -> (B, T + 1)
+                    step_input = next_ids[:, None]
+                    if eos_id is not None and bool(finished.all()):
+                        break
         finally:
             self.train(was_training)
         return ids
