@@ -17,6 +17,7 @@ Introduced in: Chapter 4.2 (scaled dot-product attention).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,7 +29,13 @@ from torch import nn
 from lmbook.nn.cache import LayerKVCache
 from lmbook.nn.masks import causal_mask, combine_masks
 
-__all__ = ["ATTENTION_IMPLS", "MultiHeadAttention", "attention", "record_attention"]
+__all__ = [
+    "ATTENTION_IMPLS",
+    "MultiHeadAttention",
+    "attention",
+    "override_attention",
+    "record_attention",
+]
 
 ATTENTION_IMPLS = ("naive", "sdpa")
 
@@ -348,3 +355,45 @@ def record_attention(model: nn.Module) -> Iterator[dict[str, list[torch.Tensor]]
     finally:
         for layer in layers.values():
             layer.recorded = None
+
+
+@contextmanager
+def override_attention(model: nn.Module, **overrides: object) -> Iterator[None]:
+    """Call every self-attention layer of ``model`` with some of its arguments replaced.
+
+    For experiments on a model as it is: what it predicts without its causal mask, or with a
+    sliding window it was not trained with. Each keyword replaces the argument of that name of
+    :meth:`MultiHeadAttention.forward`; a callable is called with the layer's input ``x``
+    (B, T, D) first, for arguments that depend on the sequence length. Cross-attention layers
+    are left alone. Training inside the block trains with the overrides.
+
+    Example:
+        >>> with override_attention(gpt, causal=False):  # every position sees the future
+        ...     logits = gpt(ids)
+        >>> window = lambda x: sliding_window_mask(x.shape[1], 16)  # the last 16 positions
+        >>> with override_attention(gpt, causal=False, mask=window):
+        ...     logits = gpt(ids)
+
+    Introduced in: Chapter 2.3 (the causal mask) and Chapter 9.2 (sliding windows).
+    """
+    names = set(inspect.signature(MultiHeadAttention.forward).parameters) - {"self", "x"}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ValueError(
+            f"MultiHeadAttention.forward has no argument {unknown}; override some of {sorted(names)}"
+        )
+
+    def hook(layer, args, kwargs):
+        x = args[0] if args else kwargs["x"]
+        new = {k: v(x) if callable(v) else v for k, v in overrides.items()}
+        return args, {**kwargs, **new}
+
+    layers = [m for m in model.modules() if isinstance(m, MultiHeadAttention) and not m.cross]
+    if not layers:
+        raise ValueError(f"{type(model).__name__} has no self-attention layer to override")
+    handles = [layer.register_forward_pre_hook(hook, with_kwargs=True) for layer in layers]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()

@@ -331,6 +331,24 @@ class BPETokenizer(Tokenizer):
         return self.ranks[parts[0]], self.ranks[parts[1]]
 
     # ---------------------------------------------------------------------------- training
+    def truncated(self, vocab_size: int) -> BPETokenizer:
+        """The tokenizer made of this one's BPE tokens with ids below ``vocab_size``.
+
+        BPE learns its merges greedily, one at a time, so this is the tokenizer that training
+        on the same text with the smaller vocabulary learns: vocabulary sizes can be compared
+        from one training run. Special tokens are not kept.
+
+        Introduced in: Chapter 2.1 (vocabulary size and compression).
+        """
+        if not 256 <= vocab_size <= self.vocab_size:
+            raise ValueError(
+                f"vocab_size must be between 256 (the single bytes) and {self.vocab_size} (this "
+                f"tokenizer's), got {vocab_size}"
+            )
+        return BPETokenizer(
+            {b: i for b, i in self.ranks.items() if i < vocab_size}, pattern=self.pattern
+        )
+
     @classmethod
     def train(
         cls,

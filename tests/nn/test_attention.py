@@ -201,3 +201,43 @@ def test_sdpa_backends_match_naive_on_cuda(backend):
     with sdpa_kernel(getattr(SDPBackend, backend)):
         out = attention(q, k, v, causal=True, impl="sdpa")
     torch.testing.assert_close(out.float(), ref, atol=2e-2, rtol=2e-2)
+
+
+def test_override_attention_replaces_arguments_inside_the_block_only():
+    from lmbook.models import GPT, GPTConfig
+    from lmbook.nn import override_attention, sliding_window_mask
+
+    torch.manual_seed(0)
+    gpt = GPT(GPTConfig.preset("tiny")).eval()
+    ids = torch.randint(0, gpt.config.vocab_size, (2, 9))
+    changed = ids.clone()
+    changed[:, 5] = (ids[:, 5] + 1) % gpt.config.vocab_size  # only position 5 differs
+    with torch.no_grad():
+        causal = gpt(ids)
+        assert torch.equal(gpt(changed)[:, :5], causal[:, :5])  # the past cannot see position 5
+        with override_attention(gpt, causal=False):
+            assert (gpt(changed)[:, :5] - gpt(ids)[:, :5]).abs().max() > 1e-4  # now it can
+        with override_attention(
+            gpt, causal=False, mask=lambda x: sliding_window_mask(x.shape[1], 9)
+        ):
+            torch.testing.assert_close(gpt(ids), causal)  # a window as long as T: plain causal
+        with override_attention(
+            gpt, causal=False, mask=lambda x: sliding_window_mask(x.shape[1], 2)
+        ):
+            narrow = gpt(ids)
+        assert (narrow[:, 2:] - causal[:, 2:]).abs().max() > 1e-4
+        torch.testing.assert_close(narrow[:, :2], causal[:, :2])  # the first two see no more
+        assert torch.equal(gpt(ids), causal)  # hooks removed at exit
+    assert all(not blk.attn._forward_pre_hooks for blk in gpt.blocks)
+
+
+def test_override_attention_refuses_unknown_arguments_and_models_without_attention():
+    from lmbook.models import GPT, GPTConfig
+    from lmbook.nn import override_attention
+
+    with pytest.raises(ValueError, match="no argument \\['causl'\\]"):
+        with override_attention(GPT(GPTConfig.preset("tiny")), causl=False):
+            pass
+    with pytest.raises(ValueError, match="no self-attention layer"):
+        with override_attention(torch.nn.Linear(2, 2), causal=False):
+            pass

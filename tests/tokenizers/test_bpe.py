@@ -196,6 +196,18 @@ def test_training_is_deterministic(trained, corpus):
     assert again.ranks == trained.ranks
 
 
+def test_truncated_equals_training_with_the_smaller_vocabulary(trained, corpus):
+    smaller = BPETokenizer.train(corpus, vocab_size=331, special_tokens=(), progress=False)
+    cut = trained.truncated(331)
+    assert cut.ranks == smaller.ranks and cut.special_tokens == {}
+    assert cut.encode(corpus[:2000]) == smaller.encode(corpus[:2000])
+    assert trained.truncated(256).encode("ab") == list(b"ab")  # bytes only
+    assert trained.truncated(397).ranks == trained.ranks  # ids below 397: every BPE token
+    for bad in (255, 398):
+        with pytest.raises(ValueError, match="between 256"):
+            trained.truncated(bad)
+
+
 def test_training_min_frequency_and_errors():
     small = BPETokenizer.train("ab ab ab cd", vocab_size=300, min_frequency=2, progress=False)
     assert small.vocab_size < 300  # stopped early: no pair occurs twice any more
