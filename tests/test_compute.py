@@ -4,6 +4,7 @@ and the timing harness (on a fake clock: deterministic, no sleeping)."""
 from __future__ import annotations
 
 import statistics
+import time
 
 import numpy as np
 import pytest
@@ -234,6 +235,20 @@ def test_benchmark_min_time_repeats_short_calls(monkeypatch):
 def test_measure_matmul_peak_is_plausible():
     peak = compute.measure_matmul_peak(n=256, rounds=2, min_time_s=0.01)
     assert 1e8 < peak < 1e15  # between a 1990s CPU and a whole GPU node
+
+
+def test_measure_matmul_peak_gives_a_slow_dtype_fewer_rounds(monkeypatch):
+    calls, mm = [], torch.mm
+
+    def slow_mm(a, b):  # 50 ms a call, as emulated bf16 is slow on an AVX2 CPU
+        calls.append(1)
+        time.sleep(0.05)
+        return mm(a, b)
+
+    monkeypatch.setattr(torch, "mm", slow_mm)
+    peak = compute.measure_matmul_peak(n=8, rounds=5, min_time_s=0.01, max_time_s=0.1)
+    assert len(calls) == 3  # the first call (its own warm-up) and 2 rounds, not 2 + 5
+    assert peak == pytest.approx(2 * 8**3 / 0.05, rel=0.5)
 
 
 def test_saved_tensor_bytes_sees_attention_matrix():

@@ -167,7 +167,9 @@ def beam_search(
             done = done.gather(1, parent) | (token == eos_id) | torch.isneginf(logp)
             seqs = torch.cat([seqs.gather(1, parent[:, :, None].expand_as(seqs)),
                               token[:, :, None]], dim=2)  # fmt: skip  # (B, K, t + 1)
-            cache.reorder((offsets + parent).reshape(-1))  # keep the surviving beams' keys
+            # Keep the surviving beams' self-attention keys; the cross-attention ones are the
+            # same for every beam of a source (parent stays within its source's K rows).
+            cache.reorder((offsets + parent).reshape(-1), static=False)
             if bool(done.all()):
                 break
         score = logp / gnmt_length_penalty(length, length_penalty)  # (B, K)

@@ -100,8 +100,10 @@ def test_solutions_parser_counts_code_between_markers():
         "cells": [
             md("```{exercise}\n:label: a\nQ\n```\n```{solution-start} a\n:class: dropdown\n```"),
             code,
-            md("```{solution-end}\n```\n```{exercise}\n:label: b\nQ\n```\n"
-               "```{solution} b\n:class: dropdown\nA\n```"),
+            md(
+                "```{solution-end}\n```\n```{exercise}\n:label: b\nQ\n```\n"
+                "```{solution} b\n:class: dropdown\nA\n```"
+            ),
             md("```{exercise}\n:label: c\nQ\n```\n```{solution-start} c\n```"),
             md("```{solution-end}\n```"),
         ]

@@ -85,6 +85,24 @@ def test_kv_cache_grows_reorders_and_crops():
         cache[0].update(k[:1], k[:1])
 
 
+def test_kv_cache_reorders_static_layers_only_when_asked():
+    cache = KVCache(2)
+    k = torch.randn(3, 2, 4, 5)
+    cache[0].update(k, k)
+    view = k.transpose(1, 2).contiguous().transpose(1, 2)  # as the projection leaves it
+    assert not view.is_contiguous()
+    cache[1].set(view, k)  # stored contiguous
+    assert cache[1].static and not cache[0].static and cache[1].keys.is_contiguous()
+    index = torch.tensor([2, 2, 0])
+    cache.reorder(index, static=False)  # beam search: cross-attention rows stay as they are
+    torch.testing.assert_close(cache[0].keys, k[index])
+    torch.testing.assert_close(cache[1].keys, k)
+    cache.reorder(index)  # the default keeps the rows of every layer
+    torch.testing.assert_close(cache[1].keys, k[index])
+    cache.reset()
+    assert not cache[1].static
+
+
 def test_kv_cache_appends_in_place_and_matches_concatenation():
     torch.manual_seed(0)
     cache, steps = KVCache(1)[0], [torch.randn(2, 3, n, 5) for n in (4, 1, 1, 3, 1, 7, 1)]
