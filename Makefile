@@ -137,9 +137,13 @@ lint: $(STAMP)
 # cores idle; --output-sync keeps each one's output together.
 # The setup's independent parts also run side by side: npm fetching the vendored assets (network)
 # while uv installs the venv and the reference model trains.
+# Each phase prints its wall time, so a slow run shows where the time went.
 test:
-	$(MAKE) --no-print-directory -j2 --output-sync=target lint models vendor
-	$(MAKE) --no-print-directory -j2 --output-sync=target test-python test-browser
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory -j2 --output-sync=target lint models vendor && \
+	echo "make test: install, lint, models, vendored assets: $$(( $$(date +%s) - start )) s" && \
+	$(MAKE) --no-print-directory -j2 --output-sync=target test-python test-browser && \
+	echo "make test: passed in $$(( $$(date +%s) - start )) s"
 
 execute: $(STAMP) data models
 	$(NB_ENV) $(PY) .ci/execute.py $(NOTEBOOKS)
