@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["decoding_layout", "vector_product_times"]
+__all__ = ["decoding_bytes", "decoding_layout", "vector_product_times"]
 
 # A reordering must be this much faster to be chosen, so noise on a shared machine does not
 # flip weights back and forth between runs.
@@ -90,6 +90,27 @@ def _column_major_wins(weight: torch.Tensor, steps: int, stream_bytes: int) -> b
     return row >= MIN_GAIN * col and saved > reorder
 
 
+def _decoding_weights(model: nn.Module) -> list[nn.Parameter]:
+    """The CPU ``nn.Linear`` weights a decoding step streams; a tied weight (lm_head = tok_emb) once."""
+    weights = {}  # id -> Parameter
+    for module in model.modules():
+        if isinstance(module, nn.Linear):
+            w = module.weight
+            if w.device.type == "cpu" and w.is_floating_point() and w.is_contiguous():
+                weights[id(w)] = w
+    return list(weights.values())
+
+
+def _bytes(weights: list[nn.Parameter]) -> int:
+    return sum(w.numel() * w.element_size() for w in weights)
+
+
+def decoding_bytes(model: nn.Module) -> int:
+    """Weight bytes one decoding step of ``model`` streams: the ``stream_bytes`` that
+    :func:`decoding_layout` passes to :func:`vector_product_times`."""
+    return _bytes(_decoding_weights(model))
+
+
 @contextmanager
 def decoding_layout(model: nn.Module, steps: int) -> Iterator[None]:
     """Store ``model``'s ``nn.Linear`` weights in the order this machine decodes faster.
@@ -108,14 +129,9 @@ def decoding_layout(model: nn.Module, steps: int) -> Iterator[None]:
 
     Introduced in: Chapter 3.2.
     """
-    weights = {}  # id -> Parameter; a tied weight (lm_head = tok_emb) appears once
-    for module in model.modules():
-        if isinstance(module, nn.Linear):
-            w = module.weight
-            if w.device.type == "cpu" and w.is_floating_point() and w.is_contiguous():
-                weights[id(w)] = w
-    stream_bytes = sum(w.numel() * w.element_size() for w in weights.values())
-    chosen = [w for w in weights.values() if _column_major_wins(w, steps, stream_bytes)]
+    weights = _decoding_weights(model)
+    stream_bytes = _bytes(weights)
+    chosen = [w for w in weights if _column_major_wins(w, steps, stream_bytes)]
     originals = [(w, w.data) for w in chosen]
     try:
         for w, data in originals:

@@ -102,3 +102,19 @@ def test_generate_reorders_only_while_decoding_and_keeps_the_tokens(monkeypatch)
     hook.remove()
     assert torch.equal(cached, uncached)
     assert all(p.is_contiguous() for p in model.parameters())
+
+
+def test_decoding_bytes_is_what_the_layout_measures_with(monkeypatch):
+    model = _model()
+    seen = set()
+
+    def times(n_out, n_in, dtype, stream_bytes):
+        seen.add(stream_bytes)
+        return (1.0, 1.0, 0.0)
+
+    monkeypatch.setattr(layout, "vector_product_times", times)
+    with layout.decoding_layout(model, steps=10):
+        pass
+    linear = {id(m.weight): m.weight for m in model.modules() if isinstance(m, torch.nn.Linear)}
+    expected = sum(w.numel() * w.element_size() for w in linear.values())  # the tied head once
+    assert seen == {layout.decoding_bytes(model)} == {expected}
