@@ -96,3 +96,24 @@ def test_profile_choice_and_errors(cpu_only, monkeypatch):
     assert p.is_gpu and p.device == torch.device("cuda") and p.pick(cpu=1, gpu=2) == 2
     assert str(p) == "profile=gpu device=cuda autocast=bfloat16"
     assert dev.profile("cpu").device == torch.device("cpu")  # CPU on a GPU machine, as CI
+
+
+@pytest.mark.skipif(not dev.has_bf16_matmul_setting(), reason="needs torch >= 2.9")
+def test_bf16_matmuls_round_the_products_and_restore_the_settings():
+    setting = torch.backends.mkldnn.matmul
+    before = setting.fp32_precision
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(64, 256, generator=g), torch.randn(256, 96, generator=g)
+    exact = a @ b
+    with dev.bf16_matmuls():
+        assert setting.fp32_precision == "bf16"
+        assert not torch.backends.cuda.flash_sdp_enabled()  # attention on the math kernel
+        approx = a @ b
+    assert setting.fp32_precision == before and torch.backends.cuda.flash_sdp_enabled()
+    err = ((approx - exact).abs().max() / exact.abs().max()).item()
+    assert approx.dtype == torch.float32 and err < 2e-2  # bf16 inputs: ~3 significant digits
+    if dev.bf16_supported("cpu"):  # oneDNN really rounded (on AVX2 it may compute exactly)
+        assert err > 1e-5
+    with pytest.raises(KeyError), dev.bf16_matmuls():  # restored on an exception too
+        raise KeyError("boom")
+    assert setting.fp32_precision == before and torch.backends.cuda.flash_sdp_enabled()

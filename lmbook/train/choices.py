@@ -2,6 +2,8 @@
 
 - the autocast dtype (``dtype="auto"``): bf16 only where the hardware has it and the model
   is wide enough to gain;
+- bf16 matmul products under fp32 tensors (``dtype="auto"``, a native-bf16 CPU, models
+  too narrow for autocast but wide enough for oneDNN to gain);
 - ``torch.compile`` (``compile="auto"``): only when the warm-up pays back within the run;
 - AdamW's parameter groups and its fused kernel.
 
@@ -19,13 +21,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from lmbook.device import bf16_supported
+from lmbook.device import bf16_supported, has_bf16_matmul_setting
 from lmbook.train.distributed import unwrap_model
 
 __all__ = [
+    "BF16_MATMUL_MIN_WIDTH_CPU",
     "BF16_MIN_WIDTH_CPU",
     "COMPILE_PAYBACK",
     "choose_dtype",
+    "choose_matmul_precision",
     "compile_blocker",
     "compile_pays_back",
     "configure_optimizer",
@@ -38,6 +42,12 @@ __all__ = [
 # measured on a 2-core AMX CPU with nanoGPT's shapes, 0.68x the fp32 speed at 128 wide and
 # 1.84x at 384 wide. On AVX2-only CPUs bf16 is emulated (10-15x slower) and never chosen.
 BF16_MIN_WIDTH_CPU = 256
+# Below that width, on the same CPUs, fp32 training is faster with bf16 matmul products
+# (lmbook.device.bf16_matmuls: no casts, oneDNN rounds the matmul inputs). Paired per-step
+# ratios over plain fp32, Intel Xeon with AMX, 2 cores, one thread, nanoGPT's GPT (4 layers):
+# 0.77x at 32 wide, 1.04x at 64, 1.38x at 128, 1.64x at 192; against bf16 autocast it is
+# 1.73x at 128, 1.03x at 192, 0.92x at 256 and 0.68x at 384, where autocast takes over.
+BF16_MATMUL_MIN_WIDTH_CPU = 128
 # torch.compile, per device type: (speed-up of a training step over eager, warm-up seconds).
 # CPU: measured with benchmarks/bench_vs_plain.py --compile true on an AMD EPYC (AVX2, shared
 # 2-core machine, one thread) at nanoGPT's CPU shape: compiled steps 1.01x (0.98-1.08x) a plain
@@ -117,6 +127,34 @@ def choose_dtype(
             "casts cost more than its faster matmuls gain)"
         )
     return torch.bfloat16, f"bfloat16 autocast (auto: native bf16 CPU, {width} wide)"
+
+
+def choose_matmul_precision(
+    dtype: str, device: torch.device, amp_dtype: torch.dtype | None, width: int | None
+) -> tuple[bool, str]:
+    """Whether fp32 matmuls should compute in bf16 (``lmbook.device.bf16_matmuls``), and why.
+
+    Only with ``dtype="auto"``, on a CPU with native bf16, when autocast was not chosen and
+    the model is at least ``BF16_MATMUL_MIN_WIDTH_CPU`` wide. An explicit
+    ``dtype="float32"`` keeps exact fp32 matmuls.
+    """
+    if amp_dtype is not None:
+        return False, "as the autocast dtype"
+    if dtype != "auto":
+        return False, "float32 (as configured)"
+    if device.type != "cpu" or not bf16_supported(device):
+        return False, "float32"
+    if width is None or width < BF16_MATMUL_MIN_WIDTH_CPU:
+        return False, (
+            f"float32 (auto: {width or 'unknown'} wide is below {BF16_MATMUL_MIN_WIDTH_CPU}, "
+            "too small for bf16 products to pay)"
+        )
+    if not has_bf16_matmul_setting():
+        return False, f"float32 (auto: torch {torch.__version__} has no bf16 matmul setting)"
+    return True, (
+        f"bf16 products, fp32 accumulation (auto: native bf16 CPU, {width} wide; tensors "
+        "stay fp32, attention on SDPA's math kernel)"
+    )
 
 
 def compile_blocker(device: torch.device) -> str | None:

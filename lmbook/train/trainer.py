@@ -34,7 +34,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lmbook.device import get_device
+from lmbook.device import bf16_matmuls, get_device
 from lmbook.io import atomic_write
 from lmbook.train.checkpoint import (
     capture_rng_state,
@@ -48,6 +48,7 @@ from lmbook.train.checkpoint import (
 )
 from lmbook.train.choices import (
     choose_dtype,
+    choose_matmul_precision,
     compile_blocker,
     compile_pays_back,
     configure_optimizer,
@@ -140,7 +141,11 @@ class Trainer:
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
 
         self.raw_model = unwrap_model(model).to(device)
-        self.amp_dtype, dtype_reason = choose_dtype(cfg.dtype, device, model_width(self.raw_model))
+        width = model_width(self.raw_model)
+        self.amp_dtype, dtype_reason = choose_dtype(cfg.dtype, device, width)
+        self.bf16_matmuls, matmul_reason = choose_matmul_precision(
+            cfg.dtype, device, self.amp_dtype, width
+        )
         self.optimizer = configure_optimizer(
             self.raw_model, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps, device.type
         )
@@ -177,6 +182,7 @@ class Trainer:
         self.choices: dict[str, str] = {
             "device": f"{device}{threads}",
             "dtype": dtype_reason,
+            "matmuls": matmul_reason,
             "compile": compile_reason,
             "optimizer": f"AdamW ({'fused' if fused else 'foreach'})",
         }
@@ -197,6 +203,10 @@ class Trainer:
         if self.amp_dtype is None:
             return contextlib.nullcontext()
         return torch.autocast(device_type=self.device.type, dtype=self.amp_dtype)
+
+    def _matmul_precision(self) -> contextlib.AbstractContextManager:
+        """bf16 matmul products where the trainer chose them (forward and backward)."""
+        return bf16_matmuls() if self.bf16_matmuls else contextlib.nullcontext()
 
     def _to_device(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         if self.device.type == "cpu":
@@ -341,7 +351,7 @@ class Trainer:
             for k in range(n):
                 batch = self._next_batch(self.val_source, gen, self.config.batch_size)
                 batch = self._to_device(shard_batch(batch, self.dist.rank, self.dist.world_size))
-                with self._autocast():
+                with self._autocast(), self._matmul_precision():
                     losses[k] = self.objective(model, batch).float()
         finally:
             model.train(was_training)
@@ -350,6 +360,11 @@ class Trainer:
     # ------------------------------------------------------------------ training
 
     def _train_step(self) -> Tensor:
+        """One optimizer step (``grad_accum`` micro-steps); returns the mean loss, on device."""
+        with self._matmul_precision():  # the backward's matmuls too
+            return self._accumulate_and_update()
+
+    def _accumulate_and_update(self) -> Tensor:
         cfg = self.config
         lr = self.schedule(self.iter)
         for group in self.optimizer.param_groups:

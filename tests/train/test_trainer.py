@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from lmbook.device import has_bf16_matmul_setting
 from lmbook.train import (
     Examples,
     OutDirError,
@@ -258,6 +259,53 @@ def test_dtype_auto_uses_bf16_only_where_it_pays(monkeypatch):
     assert tr.choose_dtype("float32", cpu, 4096)[0] is None
 
 
+def test_bf16_matmuls_are_chosen_only_between_the_widths_where_they_pay(monkeypatch):
+    from lmbook.train import choices as tr
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(tr, "bf16_supported", lambda device: True)  # AMX / AVX-512 BF16
+    monkeypatch.setattr(tr, "has_bf16_matmul_setting", lambda: True)
+    for width in (32, 64, 128, 192, 256, 384, None):
+        amp, _ = tr.choose_dtype("auto", cpu, width)
+        on, why = tr.choose_matmul_precision("auto", cpu, amp, width)
+        # measured: bf16 products lose below 128 wide (0.77x at 32), autocast wins from 256
+        assert on == (width is not None and 128 <= width < 256), (width, why)
+        assert not (on and amp is not None)  # never both
+    assert tr.choose_matmul_precision("float32", cpu, None, 128) == (
+        False,
+        "float32 (as configured)",
+    )
+    assert not tr.choose_matmul_precision("auto", cuda, None, 128)[0]
+    monkeypatch.setattr(tr, "has_bf16_matmul_setting", lambda: False)  # torch < 2.9
+    on, why = tr.choose_matmul_precision("auto", cpu, None, 128)
+    assert not on and "has no bf16 matmul setting" in why
+    monkeypatch.setattr(tr, "bf16_supported", lambda device: False)  # AVX2: emulated bf16
+    assert not tr.choose_matmul_precision("auto", cpu, None, 128)[0]
+
+
+@pytest.mark.skipif(not has_bf16_matmul_setting(), reason="needs torch >= 2.9")
+def test_trainer_with_bf16_matmuls_follows_fp32_and_restores_the_settings(monkeypatch):
+    """Forced on (as the trainer chooses on an AMX CPU): the same losses within bf16 rounding,
+    and the global matmul and attention settings are back after training and evaluation."""
+    from lmbook.models import GPT, GPTConfig
+    from lmbook.train import choices as tr
+
+    train, val = _stream()
+    cfg = GPTConfig.preset("tiny", block_size=16, d_model=128, n_heads=4)
+    losses = {}
+    for forced in (False, True):
+        monkeypatch.setattr(tr, "bf16_supported", lambda device, on=forced: on)
+        torch.manual_seed(0)
+        t = Trainer(GPT(cfg), _cfg(dtype="auto", max_iters=6, eval_interval=6), train, val)
+        assert t.bf16_matmuls is forced
+        t.train()
+        losses[forced] = [e["train_loss"] for e in t.history if e["train_loss"] is not None]
+        losses[forced].append(t.evaluate())
+        assert torch.backends.mkldnn.matmul.fp32_precision != "bf16"
+        assert torch.backends.cuda.flash_sdp_enabled()  # sdpa_kernel(MATH) was left
+    assert losses[True] == pytest.approx(losses[False], rel=1e-2)
+
+
 def test_trainer_says_what_it_chose(caplog):
     from lmbook.models import GPT, GPTConfig
 
@@ -266,9 +314,10 @@ def test_trainer_says_what_it_chose(caplog):
         t = Trainer(GPT(GPTConfig.preset("tiny", block_size=16)), _cfg(dtype="auto"), train)
     line = t.describe()
     assert [r.getMessage() for r in caplog.records] == [f"trainer: {line}"]
-    assert set(t.choices) == {"device", "dtype", "compile", "optimizer"}
+    assert set(t.choices) == {"device", "dtype", "matmuls", "compile", "optimizer"}
     # this tiny model is 36 wide: fp32 on every CPU; the fused AdamW kernel on CPU
     assert t.amp_dtype is None and t.choices["dtype"].startswith("float32 (auto")
+    assert not t.bf16_matmuls and t.choices["matmuls"].startswith("float32")
     assert t.optimizer.defaults["fused"] and "fused" in t.choices["optimizer"]
     assert Trainer(TinyLM(), _cfg(compile=False), train).choices["compile"] == "off (as configured)"
 
