@@ -2,7 +2,9 @@
 
 Measures, interleaved in one process (median of paired ratios over rounds):
 
-* lmbook GPT + Trainer step, fp32 vs bf16 autocast (and compiled, with --compile);
+* lmbook GPT + Trainer step, fp32 vs bf16 autocast vs ``dtype="auto"`` (what the trainer
+  picks on this machine: on an AMX CPU, bf16 matmul products at this width), and compiled
+  with --compile;
 * the same step with ``transformers``' GPT2LMHeadModel at the same shape, fp32 (the
   reference the project's 1.35x target is stated against);
 * tokens/s and model FLOPs utilization against this machine's measured fp32/bf16 matmul peak
@@ -127,7 +129,11 @@ def main() -> None:
         "hf_gpt2_fp32": hf_step(cfg, args.batch),
         "lmbook_fp32": lmbook_step(cfg, args.batch, "float32"),
         "lmbook_bf16": lmbook_step(cfg, args.batch, "bfloat16"),
+        "lmbook_auto": lmbook_step(cfg, args.batch, "auto"),  # what the trainer picks here
     }
+    auto = variants["lmbook_auto"].__self__  # the Trainer behind the step
+    print(f"dtype='auto' chose: {auto.choices['dtype']}; matmuls {auto.choices['matmuls']}")
+    auto_bf16 = auto.amp_dtype is not None or auto.bf16_matmuls
     if args.compile:
         for name, dtype in (
             ("lmbook_fp32_compiled", "float32"),
@@ -153,7 +159,7 @@ def main() -> None:
     print(f"\n{'variant':<22} tokens/s   MFU (vs own-dtype peak)   ratio vs hf_gpt2_fp32")
     for name in variants:
         tok_s = tokens / res.median(name)
-        peak = peak16 if "bf16" in name else peak32
+        peak = peak16 if "bf16" in name or (name == "lmbook_auto" and auto_bf16) else peak32
         mfu = model_flops_utilization(tok_s, train_flops, peak)
         print(f"{name:<22} {tok_s:8.0f}   {100 * mfu:5.1f}%                    "
               f"{res.speedup(name):5.2f}x")  # fmt: skip
@@ -165,7 +171,9 @@ def main() -> None:
         return round(ratios[len(ratios) // 2], 3)
 
     summary["bf16_vs_fp32"] = paired("lmbook_fp32", "lmbook_bf16")
-    print(f"bf16 autocast vs fp32 (lmbook): {summary['bf16_vs_fp32']:.2f}x")
+    summary["auto_vs_fp32"] = paired("lmbook_fp32", "lmbook_auto")
+    print(f"bf16 autocast vs fp32 (lmbook): {summary['bf16_vs_fp32']:.2f}x; "
+          f"dtype='auto' vs fp32: {summary['auto_vs_fp32']:.2f}x")  # fmt: skip
     if args.compile:
         summary["compiled_vs_eager_fp32"] = paired("lmbook_fp32", "lmbook_fp32_compiled")
         summary["compiled_vs_eager_bf16"] = paired("lmbook_bf16", "lmbook_bf16_compiled")
