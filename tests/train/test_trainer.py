@@ -75,7 +75,14 @@ def test_loss_decreases_and_history_has_the_documented_keys(tmp_path):
     assert summary["iter"] == 60 and summary["tokens_per_sec"] > 0
 
 
-def test_resume_reproduces_uninterrupted_run_bit_for_bit(tmp_path):
+@pytest.mark.parametrize("bf16_matmuls", [False, True])
+def test_resume_reproduces_uninterrupted_run_bit_for_bit(tmp_path, monkeypatch, bf16_matmuls):
+    if bf16_matmuls:  # as chosen on an AMX CPU for 128-255 wide models
+        if not has_bf16_matmul_setting():
+            pytest.skip("needs torch >= 2.9")
+        from lmbook.train import trainer as tr
+
+        monkeypatch.setattr(tr, "choose_matmul_precision", lambda *a: (True, "forced"))
     train, val = _stream()
     # dropout on: the restored torch RNG must give the same dropout masks
     torch.manual_seed(0)
@@ -99,7 +106,7 @@ def test_resume_reproduces_uninterrupted_run_bit_for_bit(tmp_path):
 
     torch.manual_seed(123)  # a different init: everything must come from the checkpoint
     resumed = Trainer(TinyLM(dropout=0.1), cfg_b.replace(resume=True), train, val)
-    assert resumed.iter == 0
+    assert resumed.iter == 0 and resumed.bf16_matmuls is bf16_matmuls
     history = resumed.train()
     assert resumed.iter == 24
     assert _losses(history) == _losses(full)  # exact equality, not approx
