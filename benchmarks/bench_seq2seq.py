@@ -44,7 +44,7 @@ class TorchSeq2Seq(nn.Module):
         super().__init__()
         self.c = c
         self.tok_emb = nn.Embedding(c.vocab_size, c.d_model)
-        self.pos = SinusoidalPositions(c.max_position, c.d_model)
+        self.pos = SinusoidalPositions(c.block_size, c.d_model)
         self.core = nn.Transformer(
             c.d_model, c.n_heads, c.n_encoder_layers, c.n_decoder_layers, c.d_ff, c.dropout,
             activation="relu", batch_first=True, norm_first=c.norm_first,
@@ -90,7 +90,7 @@ def main() -> None:
     threads = setup_threads(args.threads)
     rounds = 3 if args.quick else 9
     torch.manual_seed(0)
-    c = Seq2SeqConfig.preset("cpu-small", norm_first=False, dropout=0.0, max_position=64)
+    c = Seq2SeqConfig.preset("cpu-small", norm_first=False, dropout=0.0, block_size=64)
     ours, ref = Seq2SeqTransformer(c), TorchSeq2Seq(c)
     n_ours, n_ref = ours.num_parameters(), sum(p.numel() for p in ref.parameters())
     B, S, T = 32, 24, 24
