@@ -137,7 +137,7 @@ def test_model_shape_from_gpt_and_bert_configs():
     assert ModelShape.from_config(cfg) == SHAPE
     assert compute.param_count(SHAPE)["total"] == compute.count_parameters(GPT(cfg))
 
-    bcfg = BertConfig(vocab_size=97, max_position=23, n_layers=2, n_heads=4, d_model=36, d_ff=37)
+    bcfg = BertConfig(vocab_size=97, block_size=23, n_layers=2, n_heads=4, d_model=36, d_ff=37)
     shape = ModelShape.from_config(bcfg)
     assert shape.block_size == 23 and shape.type_vocab_size == 2 and shape.n_kv_heads is None
 
@@ -157,7 +157,7 @@ def test_count_parameters_non_embedding_skips_token_and_position_tables():
     full = compute.count_parameters(model)
     assert compute.count_parameters(model, exclude_embeddings=True) == full - tables
     assert compute.param_count(SHAPE)["non_embedding"] == full - tables
-    bert = BERT(BertConfig(vocab_size=97, max_position=23, n_layers=2, n_heads=4, d_model=36))
+    bert = BERT(BertConfig(vocab_size=97, block_size=23, n_layers=2, n_heads=4, d_model=36))
     assert compute.count_parameters(bert) == sum(p.numel() for p in bert.parameters())
     s2s = Seq2SeqTransformer(Seq2SeqConfig(vocab_size=97, d_model=36, n_heads=4, d_ff=37))
     assert compute.count_parameters(s2s, exclude_embeddings=True) == (
@@ -358,7 +358,7 @@ def test_models_count_their_parameters_as_compute_does():
     assert gpt.num_parameters(non_embedding=True) == compute.count_parameters(
         gpt, exclude_embeddings=True
     )
-    bert = BERT(BertConfig(vocab_size=97, max_position=23, n_layers=2, n_heads=4, d_model=36))
+    bert = BERT(BertConfig(vocab_size=97, block_size=23, n_layers=2, n_heads=4, d_model=36))
     assert bert.num_parameters() == compute.count_parameters(bert)
     s2s = Seq2SeqTransformer(Seq2SeqConfig(vocab_size=97, d_model=36, n_heads=4, d_ff=37))
     assert s2s.num_parameters() == compute.count_parameters(s2s)

@@ -222,7 +222,7 @@ def encode_qa(
     Args:
         tokenizer: a ``WordPieceTokenizer`` (``encode`` without special tokens).
         examples: the questions.
-        max_length: longest input in tokens (<= the model's max_position).
+        max_length: longest input in tokens (<= the model's block_size).
 
     Returns:
         (batch, kept) where batch has input_ids, attention_mask, token_type_ids (N, T)

@@ -16,7 +16,7 @@ def tok():
 
 def test_fill_mask_matches_a_manual_forward(tok):
     torch.manual_seed(0)
-    model = BERT(BertConfig.preset("tiny", vocab_size=tok.vocab_size, max_position=64)).eval()
+    model = BERT(BertConfig.preset("tiny", vocab_size=tok.vocab_size, block_size=64)).eval()
     texts = ["to be or not to [MASK]", "the [MASK] is [MASK] today"]
     got = fill_mask(model, tok, texts, k=3)
     assert [len(r) for r in got] == [1, 2] and all(len(g) == 3 for r in got for g in r)
@@ -39,7 +39,7 @@ def test_fill_mask_matches_a_manual_forward(tok):
 
 
 def test_fill_mask_errors(tok):
-    model = BERT(BertConfig.preset("tiny", vocab_size=tok.vocab_size, max_position=64))
+    model = BERT(BertConfig.preset("tiny", vocab_size=tok.vocab_size, block_size=64))
     with pytest.raises(ValueError, match=r"no \[MASK\]"):
         fill_mask(model, tok, ["nothing hidden here"])
     with pytest.raises(TypeError, match="list of texts"):
@@ -106,7 +106,7 @@ def test_masked_token_nll_and_window_probe(tok):
     )
 
     torch.manual_seed(0)
-    enc = BERT(BertConfig.preset("tiny", vocab_size=tok.vocab_size, max_position=64)).eval()
+    enc = BERT(BertConfig.preset("tiny", vocab_size=tok.vocab_size, block_size=64)).eval()
     x = torch.randint(1000, 2000, (3, 10))
     labels = torch.full_like(x, -100)
     labels[0, 2], labels[2, 5], labels[2, 7] = 1500, 1600, 1700

@@ -144,7 +144,7 @@ def test_book_chunks_and_retrieval(tmp_path, wordpiece):
     assert [c.heading for c in chunks] == ["Attention", "Translation"]
     assert all("code" not in c.text for c in chunks)
     torch.manual_seed(0)
-    model = BERT(BertConfig.preset("tiny", vocab_size=30522, max_position=300))
+    model = BERT(BertConfig.preset("tiny", vocab_size=30522, block_size=300))
     index = BookIndex(model, wordpiece, chunks)
     hits = index.search(chunks[1].heading + ". " + chunks[1].text, k=2)
     assert hits[0][1] == chunks[1] and hits[0][0] == pytest.approx(1.0, abs=1e-5)
