@@ -166,12 +166,20 @@ class Chunk:
     text: str
 
 
-_FENCE = re.compile(r"^(```|~~~)")
+# A fence: three or more backticks or tildes, then an optional info string ("python",
+# "{solution} ex-1"). As in CommonMark, a block closes only at a fence of the same character,
+# at least as long, with no info string, so a ``` code block inside a ```` directive stays inside.
+_FENCE = re.compile(r"^(`{3,}|~{3,})(.*)$")
+
+
+def _closes(fence: str, marks: str, info: str) -> bool:
+    return marks[0] == fence[0] and len(marks) >= len(fence) and not info.strip()
 
 
 def _markdown_chunks(markdown: str, source: str, max_words: int) -> list[Chunk]:
     chunks: list[Chunk] = []
-    heading, para, in_code = "", [], False
+    heading, para = "", []
+    fence: str | None = None  # the fence of the open code or directive block, if any
 
     def flush() -> None:
         words = " ".join(para).split()
@@ -183,13 +191,16 @@ def _markdown_chunks(markdown: str, source: str, max_words: int) -> list[Chunk]:
 
     for line in markdown.splitlines():
         stripped = line.strip()
-        if _FENCE.match(stripped):
-            # code and directive blocks ({exercise}, {solution}) are skipped: the
-            # retrieval answers with prose
-            in_code = not in_code
+        match = _FENCE.match(stripped)
+        # code and directive blocks ({exercise}, {solution}) are skipped: the retrieval
+        # answers with prose
+        if fence is None and match:
+            fence = match.group(1)
             flush()
             continue
-        if in_code:
+        if fence is not None:
+            if match and _closes(fence, match.group(1), match.group(2)):
+                fence = None
             continue
         if stripped.startswith("#"):
             flush()

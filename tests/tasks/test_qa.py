@@ -125,6 +125,10 @@ def test_book_chunks_and_retrieval(tmp_path, wordpiece):
     (tmp_path / "ch" / "index.md").write_text(
         "# Attention\n\nWe divide the scores by the square root of the key width so that the "
         "softmax does not saturate when the width grows.\n\n```python\nprint('code is skipped')\n```\n"
+        # a directive with a code block inside it: the inner ``` fences do not close it
+        "\n````{solution} ex-1\nThe solution's words are skipped too.\n```python\n"
+        "print('nested code is skipped as well, all eight words of it')\n```\n"
+        "And so is this sentence after the code, still inside the directive.\n````\n"
     )
     nb = {
         "cells": [
@@ -142,7 +146,7 @@ def test_book_chunks_and_retrieval(tmp_path, wordpiece):
     (tmp_path / "ch" / "mt.ipynb").write_text(json.dumps(nb))
     chunks = book_chunks(tmp_path)
     assert [c.heading for c in chunks] == ["Attention", "Translation"]
-    assert all("code" not in c.text for c in chunks)
+    assert all("code" not in c.text and "directive" not in c.text for c in chunks)
     torch.manual_seed(0)
     model = BERT(BertConfig.preset("tiny", vocab_size=30522, block_size=300))
     index = BookIndex(model, wordpiece, chunks)
