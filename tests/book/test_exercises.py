@@ -22,7 +22,6 @@ NOTEBOOKS = sorted(
 # label -> why its solution may stay prose
 PROSE_SOLUTIONS = {
     "ex-bert-vs-gpt-1": "a question of reasoning; chapter 5.1's third exercise measures the effect",
-    "ex-bert-pretraining-2": "an 84 s run; the solution shows its code and the run's figures",
 }
 
 EXERCISE = re.compile(r"\{exercise\}\n:label: (\S+)")
