@@ -19,6 +19,7 @@ _SUBMODULES = (
     "retrieval",
     "sentence_embedding",
     "summarize",
+    "text_classification",
     "translation",
 )
 __all__ = list(_SUBMODULES)

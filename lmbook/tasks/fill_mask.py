@@ -110,7 +110,8 @@ class FrequencyBaseline:
     Args:
         token_ids: the training text as one stream of token ids.
         vocab_size: V.
-        alpha: add-alpha smoothing, so no token has probability zero.
+        alpha: add-alpha smoothing, so no token has probability zero
+            (:meth:`fit` chooses it on held-out training text).
 
     Example:
         >>> base = FrequencyBaseline(torch.tensor([5, 5, 5, 7]), vocab_size=10, alpha=1.0)
@@ -127,8 +128,41 @@ class FrequencyBaseline:
             )
         if int(token_ids.max()) >= vocab_size or int(token_ids.min()) < 0:
             raise ValueError(f"token ids must lie in [0, {vocab_size}); check vocab_size")
+        self.alpha = alpha
         counts = torch.bincount(token_ids.long(), minlength=vocab_size).double() + alpha
         self.log_probs = (counts / counts.sum()).log().float()  # (V,)
+
+    @classmethod
+    def fit(
+        cls,
+        token_ids: torch.Tensor,
+        vocab_size: int,
+        alphas: tuple[float, ...] = (1.0, 0.3, 0.1, 0.03, 0.01),
+        held_out: float = 0.1,
+    ) -> FrequencyBaseline:
+        """The table with the smoothing that predicts unseen training text best.
+
+        Counts the first ``1 - held_out`` of the stream, scores its last ``held_out`` with
+        each ``alpha``, and returns the table counted on the whole stream with the best one.
+        Add-one is a weak default when the vocabulary is large against the text (30,522
+        WordPieces against 100 k tokens: a quarter of the mass goes to the pseudo-counts), and
+        a baseline must not be weakened by a setting chosen without looking.
+
+        Example:
+            >>> stream = torch.tensor([5, 5, 5, 7] * 20)
+            >>> FrequencyBaseline.fit(stream, vocab_size=1000).alpha
+            0.01
+        """
+        if not 0 < held_out < 1:
+            raise ValueError(f"held_out must be a fraction in (0, 1), got {held_out}")
+        cut = int(len(token_ids) * (1 - held_out))
+        if cut == 0 or cut == len(token_ids):
+            raise ValueError(
+                f"{len(token_ids)} tokens are too few to hold out {held_out:.0%}; pass alpha directly"
+            )
+        head, tail = token_ids[:cut], token_ids[cut:]
+        loss = {a: float(-cls(head, vocab_size, a).log_probs[tail].mean()) for a in alphas}
+        return cls(token_ids, vocab_size, min(loss, key=loss.get))
 
     def token_nll(self, labels: torch.Tensor, ignore_index: int = -100) -> torch.Tensor:
         """Negative log-likelihood in nats of every label that is not ``ignore_index``.

@@ -68,6 +68,24 @@ def test_frequency_baseline_is_the_unigram_nll():
         FrequencyBaseline(stream, vocab_size=4, alpha=0.0)
 
 
+def test_frequency_baseline_fit_chooses_the_smoothing_on_held_out_training_text():
+    from lmbook.tasks.fill_mask import FrequencyBaseline
+
+    g = torch.Generator().manual_seed(0)
+    # A large vocabulary and little text: add-one gives the 1,000 unseen ids too much mass.
+    stream = torch.randint(0, 20, (2000,), generator=g)
+    fitted = FrequencyBaseline.fit(stream, vocab_size=1000)
+    assert fitted.alpha < 1.0
+    tail = torch.randint(0, 20, (500,), generator=g)  # more text from the same source
+    assert fitted.nll(tail) < FrequencyBaseline(stream, 1000, alpha=1.0).nll(tail) - 0.1
+    # Every token unseen elsewhere in the stream: only heavy smoothing keeps them likely.
+    assert FrequencyBaseline.fit(torch.arange(100), vocab_size=100).alpha == 1.0
+    with pytest.raises(ValueError, match="too few"):
+        FrequencyBaseline.fit(torch.tensor([1]), vocab_size=4)
+    with pytest.raises(ValueError, match="held_out"):
+        FrequencyBaseline.fit(stream, vocab_size=1000, held_out=1.0)
+
+
 def test_heldout_blocks_cover_the_stream_once():
     from lmbook.tasks.fill_mask import heldout_blocks
 
