@@ -26,6 +26,10 @@ Targets (issue 13), at the same final loss: >= 1.15x at the CPU recipe shape on 
 at 384 wide >= 1.1x on an AVX2-only CPU and >= 1.3x on one with native bf16 (AMX), where
 the trainer chooses bf16 autocast at 384 wide and bf16 matmul products at 128.
     python benchmarks/bench_vs_plain.py --threads 2 --shapes 384 --steps 240   # same loss, ~5 min on AMX
+
+The AVX2 paths on an AVX-512 CPU (see the README): prefix the command with
+    ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
+    TORCHINDUCTOR_CACHE_DIR=$(mktemp -d)
 """
 
 from __future__ import annotations
