@@ -150,6 +150,9 @@ class AnalogyResult:
         coverage: answered / (answered + skipped).
         sections: section name -> {"correct", "answered", "skipped", "accuracy"}.
         ci: 95% bootstrap interval of the accuracy over the answered questions.
+        hits: 1.0 or 0.0 per answered question, in the file's order (for paired comparisons
+            of two rules or two models on the same questions).
+        hit_sections: the section of each entry of ``hits``.
     """
 
     accuracy: float
@@ -159,6 +162,8 @@ class AnalogyResult:
     coverage: float
     sections: dict[str, dict[str, float]] = field(default_factory=dict)
     ci: tuple[float, float] = (float("nan"), float("nan"))
+    hits: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
+    hit_sections: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     def __str__(self) -> str:
         return (
@@ -174,12 +179,17 @@ def analogy_accuracy(
     restrict_vocab: int | None = None,
     lowercase: bool = True,
     batch_size: int = 512,
+    rule: str = "3cosadd",
 ) -> AnalogyResult:
     """Accuracy on word analogies "a : b :: c : d" by 3CosAdd (Mikolov et al. 2013a).
 
     The prediction is argmax_x cos(x, b̂ - â + ĉ) over unit vectors x of the (restricted)
     vocabulary, excluding a, b and c themselves - the protocol of word2vec.c's
-    ``compute-accuracy`` and gensim's ``evaluate_word_analogies``.
+    ``compute-accuracy`` and gensim's ``evaluate_word_analogies``. ``rule="only_c"`` is
+    its trivial baseline (Linzen 2016): argmax_x cos(x, ĉ), ignoring a and b, with the same
+    exclusions. Many "family" questions (king : queen :: husband : ?) fall to it, because
+    the nearest word to "husband" is already "wife"; only what 3CosAdd answers beyond it is
+    owed to the offset b̂ - â.
 
     Args:
         model: lmbook or gensim model, or a ``(vocab, vectors)`` pair.
@@ -190,6 +200,7 @@ def analogy_accuracy(
         lowercase: lowercase the questions (the file is capitalised; lmbook vocabularies are
             lowercase).
         batch_size: questions scored per matrix product.
+        rule: "3cosadd" or "only_c".
 
     Returns:
         An `AnalogyResult`; questions with an unknown word are skipped and counted.
@@ -198,6 +209,8 @@ def analogy_accuracy(
 
     Introduced in: Chapter 4.
     """
+    if rule not in ("3cosadd", "only_c"):
+        raise ValueError(f"unknown rule {rule!r}; use '3cosadd' or 'only_c'")
     vocab, unit = _as_vectors(model)
     if restrict_vocab is not None:
         if restrict_vocab < 1:
@@ -224,7 +237,8 @@ def analogy_accuracy(
     for start in range(0, len(known), batch_size):
         chunk = known[start : start + batch_size]
         a, b, c, d = (np.array([q[k] for q in chunk]) for k in range(1, 5))
-        scores = (unit[b] - unit[a] + unit[c]) @ unit.T  # (n, D) @ (D, V) -> (n, V)
+        query = unit[c] if rule == "only_c" else unit[b] - unit[a] + unit[c]
+        scores = query @ unit.T  # (n, D) @ (D, V) -> (n, V)
         rows = np.arange(len(chunk))
         for excluded in (a, b, c):
             scores[rows, excluded] = -np.inf
@@ -246,6 +260,8 @@ def analogy_accuracy(
         coverage=answered / (answered + skipped),
         sections=sections,
         ci=bootstrap_interval(lambda idx: hits[idx].mean(), len(hits)),
+        hits=hits,
+        hit_sections=tuple(q[0] for q in known),
     )
 
 

@@ -64,6 +64,19 @@ def test_analogy_accuracy_by_hand(toy, tmp_path):
     assert analogy_accuracy((toy.vocab, toy.embeddings), questions) == res
 
 
+def test_only_c_baseline_ignores_a_and_b(tmp_path):
+    # d answers b - a + c; e is the word nearest c alone: 3CosAdd is right, only-c is not.
+    vocab = ["a", "b", "c", "d", "e"]
+    vecs = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 1], [0, 1, 1], [1, 0, 1.2]], np.float32)
+    m = WordVectors(vocab, vecs)
+    questions = write(tmp_path, "q.txt", ": s\na b c d\n: t\nb a d c\n")
+    offset, only_c = analogy_accuracy(m, questions), analogy_accuracy(m, questions, rule="only_c")
+    assert offset.hits.tolist() == [1.0, 1.0] and only_c.hits.tolist() == [0.0, 0.0]
+    assert only_c.hit_sections == ("s", "t") and only_c.sections["s"]["accuracy"] == 0.0
+    with pytest.raises(ValueError, match="only_c"):
+        analogy_accuracy(m, questions, rule="3cosmul")
+
+
 def test_analogy_bad_files(toy, tmp_path):
     with pytest.raises(FileNotFoundError, match="no test-set file"):
         analogy_accuracy(toy, tmp_path / "nope.txt")
