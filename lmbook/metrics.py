@@ -36,6 +36,7 @@ __all__ = [
     "squad_scores",
     "token_nll",
     "window_nll",
+    "window_targets",
 ]
 
 
@@ -85,7 +86,8 @@ def window_nll(
     gives non-overlapping windows: cheapest, but a window's first tokens see little context,
     so the loss is slightly overestimated; a smaller stride costs ``block_size / stride`` times
     the compute and gives every token nearly the full context. The last few tokens that do not
-    fill a whole step of ``stride`` are not scored.
+    fill a whole step of ``stride`` are not scored; :func:`window_targets` gives the
+    positions that are.
 
     Args:
         model: maps input ids (B, T) to logits (B, T, V).
@@ -98,15 +100,11 @@ def window_nll(
         1-D float tensor on the CPU: the loss of ``ids[1]``, ``ids[2]``, ... in order.
     """
     stride = block_size if stride is None else stride
-    if not 1 <= stride <= block_size:
-        raise ValueError(f"stride must be in 1..block_size = {block_size}, got {stride}")
-    if ids.dim() != 1 or len(ids) < block_size + 1:
-        raise ValueError(
-            f"need a 1-D stream of at least block_size + 1 = {block_size + 1} tokens, got "
-            f"shape {tuple(ids.shape)}"
-        )
+    if ids.dim() != 1:
+        raise ValueError(f"need a 1-D stream of token ids, got shape {tuple(ids.shape)}")
+    scored = window_targets(len(ids), block_size, stride)
     device = next(model.parameters()).device
-    n_windows = (len(ids) - 1 - block_size) // stride + 1
+    n_windows = (scored.stop - 1 - block_size) // stride + 1
     starts = torch.arange(n_windows) * stride
     offsets = torch.arange(block_size + 1)
     was_training = model.training
@@ -124,6 +122,28 @@ def window_nll(
     finally:
         model.train(was_training)
     return torch.cat(out)
+
+
+def window_targets(n_tokens: int, block_size: int, stride: int | None = None) -> slice:
+    """The positions of a stream of ``n_tokens`` that :func:`window_nll` scores, as a slice.
+
+    Every token from the second on, up to the last whole step of ``stride``: compare another
+    model (a count baseline) on exactly these tokens, e.g. ``text[window_targets(len(ids), 64)]``
+    for a character stream.
+
+    Example:
+        >>> window_targets(200, block_size=64)  # 3 windows of 64 predictions: ids[1:193]
+        slice(1, 193, None)
+    """
+    stride = block_size if stride is None else stride
+    if not 1 <= stride <= block_size:
+        raise ValueError(f"stride must be in 1..block_size = {block_size}, got {stride}")
+    if n_tokens < block_size + 1:
+        raise ValueError(
+            f"need a stream of at least block_size + 1 = {block_size + 1} tokens, got {n_tokens}"
+        )
+    n_windows = (n_tokens - 1 - block_size) // stride + 1
+    return slice(1, 1 + block_size + (n_windows - 1) * stride)
 
 
 def evaluate_perplexity(

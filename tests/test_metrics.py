@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from lmbook.metrics import evaluate_perplexity, perplexity, token_nll, window_nll
+from lmbook.metrics import evaluate_perplexity, perplexity, token_nll, window_nll, window_targets
 
 
 def test_perplexity_of_uniform_guess_is_vocab_size():
@@ -78,3 +78,29 @@ def test_window_nll_is_per_token_loss_of_a_fixed_distribution():
     ids = torch.randint(13, (100,))
     nll = window_nll(Uniform(13), ids, block_size=10, stride=4)
     torch.testing.assert_close(nll, torch.full_like(nll, math.log(13)))
+
+
+class Unigram(torch.nn.Module):
+    """The same fixed distribution at every position: a token's loss names the token."""
+
+    def __init__(self, V):
+        super().__init__()
+        self.logits = torch.nn.Parameter(torch.arange(V, dtype=torch.float))
+
+    def forward(self, x):
+        return self.logits.expand(*x.shape, -1)
+
+
+@pytest.mark.parametrize("n, stride", [(200, 17), (200, 8), (200, 1), (18, 17), (101, 10)])
+def test_window_targets_are_the_tokens_window_nll_scores(n, stride):
+    V, T = 13, 17
+    ids = torch.randint(V, (n,))
+    model = Unigram(V)
+    nll = window_nll(model, ids, block_size=T, batch_size=4, stride=stride)
+    scored = ids[window_targets(n, T, stride)]
+    expected = -torch.log_softmax(model.logits.detach(), -1)[scored]
+    torch.testing.assert_close(nll, expected)
+    with pytest.raises(ValueError, match="at least"):
+        window_targets(T, T)
+    with pytest.raises(ValueError, match="stride"):
+        window_targets(n, T, stride=0)

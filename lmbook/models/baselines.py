@@ -33,6 +33,7 @@ from lmbook.models.ngram import NGramLM
 __all__ = [
     "ORDER_NAMES",
     "baseline_table",
+    "context_name",
     "count_baselines",
     "fit_mixture_weight",
     "mixture_nll",
@@ -41,6 +42,11 @@ __all__ = [
 
 # n -> a readable name with its context length (n - 1 characters).
 ORDER_NAMES = {1: "unigram", 2: "bigram", 3: "trigram", 4: "4-gram", 5: "5-gram"}
+
+
+def context_name(n: int) -> str:
+    """How much context an order-``n`` count model reads: ``"2 chars of context"`` for n = 3."""
+    return f"{n - 1} char{'' if n == 2 else 's'} of context"
 
 
 def _as_texts(texts: str | Sequence[str], what: str) -> list[str]:
@@ -137,7 +143,7 @@ def baseline_table(
     """
     rows = [
         (
-            f"{ORDER_NAMES.get(n, f'{n}-gram')} counts ({n - 1} char{'' if n == 2 else 's'} of context)",
+            f"{ORDER_NAMES.get(n, f'{n}-gram')} counts ({context_name(n)})",
             loss,
         )
         for n, loss in baselines.items()

@@ -89,8 +89,13 @@ def configure_optimizer(
 
 
 def model_width(model: nn.Module) -> int | None:
-    """The model's hidden width (``config.d_model`` or ``hidden_size``), None if unknown."""
-    cfg = getattr(unwrap_model(model), "config", None)
+    """The model's hidden width (``config.d_model`` or ``hidden_size``), None if unknown.
+
+    A task model without a config of its own (``BertForQA``, ``SequenceClassifier``) has the
+    width of its ``encoder``.
+    """
+    model = unwrap_model(model)
+    cfg = getattr(model, "config", None) or getattr(getattr(model, "encoder", None), "config", None)
     for name in ("d_model", "hidden_size", "n_embd"):
         if isinstance(getattr(cfg, name, None), int):
             return getattr(cfg, name)

@@ -12,6 +12,7 @@ import pytest
 from lmbook.models import NGramLM
 from lmbook.models.baselines import (
     baseline_table,
+    context_name,
     count_baselines,
     fit_mixture_weight,
     mixture_nll,
@@ -88,6 +89,12 @@ def test_table_lists_baselines_and_the_neural_margin():
     base = {1: 3.3, 2: 2.5, 3: 2.1, 5: 1.6}
     table = baseline_table(base, {"GPT": 1.9})
     assert "trigram counts (2 chars of context)" in table
+    assert "bigram counts (1 char of context)" in table
+    assert [context_name(n) for n in (1, 2, 5)] == [
+        "0 chars of context",
+        "1 char of context",
+        "4 chars of context",
+    ]
     assert "3.300" in table and "1.900" in table
     assert f"{math.exp(2.1):.2f}" in table  # perplexity
     assert "GPT: 0.200 nats/char below (better than) the trigram" in table

@@ -266,6 +266,18 @@ def test_dtype_auto_uses_bf16_only_where_it_pays(monkeypatch):
     assert tr.choose_dtype("float32", cpu, 4096)[0] is None
 
 
+def test_a_task_model_has_the_width_of_its_encoder():
+    from lmbook.models import BERT, BertConfig
+    from lmbook.models.heads import BertForQA, SequenceClassifier
+    from lmbook.train.choices import model_width
+
+    bert = BERT(BertConfig(vocab_size=50, block_size=16, n_layers=1, n_heads=2, d_model=48))
+    assert model_width(bert) == 48
+    assert model_width(BertForQA(bert)) == 48
+    assert model_width(SequenceClassifier(bert, n_classes=2)) == 48
+    assert model_width(torch.nn.Linear(3, 3)) is None
+
+
 def test_bf16_matmuls_are_chosen_only_between_the_widths_where_they_pay(monkeypatch):
     from lmbook.train import choices as tr
 
