@@ -28,7 +28,9 @@ benchmarks' tables, one row per page: passed, failed at cell N with the error, s
 why, or not reached; wall seconds) and ``$OUT/gpu_check.log`` (everything each page printed,
 cell by cell, with each cell's seconds).
 
-The runner itself is checked on a CPU, with the CPU profile::
+On a machine that has the book's environment and a GPU (``make install data``), skip ``pack``:
+``run --no-carried`` uses that environment and its data cache as they are. The runner itself,
+the carried wheels and data included, is checked on a CPU, with the CPU profile::
 
     .venv/bin/python .ci/gpu_check.py run --profile cpu --pages q2-attention --out /tmp/gc
 
@@ -245,7 +247,8 @@ def run(args: argparse.Namespace) -> int:
     env = dict(os.environ, LMBOOK_PROFILE=args.profile, TQDM_DISABLE="1", MPLBACKEND="Agg",
                PYTHONUNBUFFERED="1")  # fmt: skip
     paths = [str(ROOT)]
-    if args.profile == "gpu":  # the device machine: carried wheels, a fresh data cache
+    carried = args.carried if args.carried is not None else (PACK / "wheels").is_dir()
+    if carried:  # a bare machine: the carried wheels, a fresh cache with the carried archives
         site = Path(tempfile.mkdtemp(prefix="gpu-site-"))
         install(site)
         cache = Path(tempfile.mkdtemp(prefix="lmbook-cache-"))
@@ -289,7 +292,8 @@ def run(args: argparse.Namespace) -> int:
     with open(out / "gpu_check.log", encoding="utf-8") as log:
         errors = [ln.strip() for ln in log if ln.startswith("FAILED at cell")]
     report = [
-        f"# GPU check: profile {args.profile}, {device}, torch {torch.__version__}",
+        f"# GPU check: profile {args.profile}, {device}, torch {torch.__version__}, "
+        f"{'carried wheels and data' if carried else 'this environment'}",
         "",
         f"`pytest -m gpu`: {tests}",
         "",
@@ -316,6 +320,13 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--profile", choices=["gpu", "cpu"], default="gpu")
     r.add_argument("--pages", nargs="*", help="page names (default: ORDER, then the rest)")
     r.add_argument("--no-tests", action="store_true", help="skip pytest -m gpu")
+    r.add_argument(
+        "--carried",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="use what `pack` put in .gpu/ and a fresh data cache (default: when .gpu/ exists); "
+        "--no-carried: this environment and its cache as they are",
+    )
     p = sub.add_parser("page", help="(internal) execute one page in this process")
     p.add_argument("path", type=Path)
     args = parser.parse_args(argv)
