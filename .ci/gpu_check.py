@@ -34,6 +34,15 @@ the carried wheels and data included, is checked on a CPU, with the CPU profile:
 
     .venv/bin/python .ci/gpu_check.py run --profile cpu --pages q2-attention --out /tmp/gc
 
+With no GPU at all, ``run --smoke`` executes every page's gpu branch on this CPU: the gpu
+profile (``P.pick`` returns the gpu values), every ``Trainer`` at 2 sequences a batch and, if
+longer than ``SMOKE_KEEP`` steps, cut to ``SMOKE_STEPS`` (the reference models' command lines
+too, into a throwaway models cache), asserts turned into
+``pass``. It finds what a CPU can find in the code a GPU reader runs (a name, a shape, a size
+the data does not have); the outcomes the asserts check need a GPU::
+
+    .venv/bin/python .ci/gpu_check.py run --smoke --no-tests --out /tmp/smoke
+
 Pages run under IPython's shell (no kernel): ``display`` prints the text form, and nothing is
 written back into the notebooks (their stored outputs stay the CPU profile's).
 """
@@ -94,13 +103,13 @@ _IMPORT = re.compile(r"^\s*(?:import|from)\s+([A-Za-z_]\w*)", re.M)
 
 
 def locked_versions() -> dict[str, str]:
-    """``{normalized name: version}`` of both lock files."""
+    """``{normalized name: version}`` of both lock files, read as the setup cell reads them."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from setup_cell import pins
+
     out = {}
     for lock in ("requirements.lock", "requirements-data.lock"):
-        for line in (ROOT / lock).read_text(encoding="utf-8").splitlines():
-            m = re.match(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)", line)
-            if m:
-                out[re.sub(r"[-_.]+", "-", m.group(1)).lower()] = m.group(2)
+        out.update({name: pin.split("==", 1)[1] for name, pin in pins(ROOT / lock).items()})
     return out
 
 
@@ -131,6 +140,60 @@ def pack() -> None:
         shutil.copy2(src, archives / name)
     size = sum(p.stat().st_size for p in PACK.rglob("*") if p.is_file())
     print(f"{PACK}: {len(WHEELS)} wheels, {len(ARCHIVES)} archives, {size / 2**20:.1f} MiB")
+
+
+# ---------------------------------------------------------------------------------------
+# --smoke: the gpu profile's code on a CPU, its trainings cut short
+
+SMOKE_STEPS = 4
+SMOKE_KEEP = 60  # runs of at most this many steps are not cut (a page may resume one at step 20)
+# Imported at the start of every Python process of a --smoke run (the page, and the command
+# lines it starts: `python -m lmbook.train` for the reference models): the gpu profile on
+# this CPU, and every Trainer cut short. Only the package's public classes are touched.
+SMOKE_SITECUSTOMIZE = f"""\
+import os
+if os.environ.get("LMBOOK_GPU_SMOKE") == "1":
+    import torch
+    from lmbook import device
+    from lmbook.train import config, trainer
+
+    device.profile = lambda name=None: device.RunProfile("gpu", torch.device("cpu"), None)
+    _init = trainer.Trainer.__init__
+
+    def _short(self, model, cfg, *args, **kwargs):
+        cfg = cfg if isinstance(cfg, config.TrainConfig) else config.TrainConfig.from_dict(cfg)
+        cfg = cfg.replace(batch_size=min(cfg.batch_size, 2), grad_accum=1,
+                          eval_iters=min(cfg.eval_iters, 2))
+        if cfg.max_iters > {SMOKE_KEEP}:  # short runs keep their steps: pages resume them
+            cfg = cfg.replace(max_iters={SMOKE_STEPS},
+                              eval_interval=min(cfg.eval_interval, {SMOKE_STEPS}),
+                              warmup_iters=min(cfg.warmup_iters, 1), lr_decay_iters=None)
+        _init(self, model, cfg, *args, **kwargs)
+
+    trainer.Trainer.__init__ = _short
+"""
+
+
+def strip_asserts():
+    """An AST transformer that turns every ``assert`` into ``pass``: an untrained smoke run
+    cannot meet the page's outcome asserts, and what it checks is that the code runs."""
+    import ast
+
+    class StripAsserts(ast.NodeTransformer):
+        def visit_Assert(self, node: ast.Assert) -> ast.Pass:
+            return ast.copy_location(ast.Pass(), node)
+
+    return StripAsserts()
+
+
+def smoke_cache(real: Path) -> Path:
+    """A data cache that reads the real one's archives and extracts but has no models: the
+    reference models a smoke run trains (a few steps) never land in the real cache."""
+    cache = Path(tempfile.mkdtemp(prefix="lmbook-smoke-cache-"))
+    for name in ("archives", "extracted"):
+        if (real / name).is_dir():
+            (cache / name).symlink_to(real / name)
+    return cache
 
 
 # ---------------------------------------------------------------------------------------
@@ -186,6 +249,8 @@ def run_page(path: Path) -> int:
     plain.for_type_by_name(
         "IPython.core.display", "Markdown", lambda obj, p, cycle: p.text(obj.data)
     )
+    if os.environ.get("LMBOOK_GPU_SMOKE") == "1":
+        shell.ast_transformers.append(strip_asserts())
     for i, source in code_cells(path):
         print(f"----- cell {i}", flush=True)
         t0 = time.perf_counter()
@@ -240,15 +305,27 @@ def gpu_benchmarks(env: dict[str, str], log) -> list[str]:
     return out
 
 
-def run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + args.budget
+def prepare(args: argparse.Namespace) -> tuple[dict[str, str], str]:
+    """The pages' environment for this run, and how it was made (for the report)."""
     env = dict(os.environ, LMBOOK_PROFILE=args.profile, TQDM_DISABLE="1", MPLBACKEND="Agg",
                PYTHONUNBUFFERED="1")  # fmt: skip
+    sys.path.insert(0, str(ROOT))
     paths = [str(ROOT)]
+    how = "this environment"
     carried = args.carried if args.carried is not None else (PACK / "wheels").is_dir()
-    if carried:  # a bare machine: the carried wheels, a fresh cache with the carried archives
+    if args.smoke:  # this environment, the gpu profile on its CPU, trainings cut short
+        from lmbook.data import sources
+
+        site = Path(tempfile.mkdtemp(prefix="gpu-smoke-site-"))
+        (site / "sitecustomize.py").write_text(SMOKE_SITECUSTOMIZE, encoding="utf-8")
+        cache = smoke_cache(sources.cache_dir())
+        env.update(LMBOOK_GPU_SMOKE="1", LMBOOK_PROFILE="cpu", LMBOOK_CACHE=str(cache))
+        paths.insert(0, str(site))
+        how = (
+            f"SMOKE: the gpu profile's code on this CPU, asserts off, trainings of 2 sequences "
+            f"a batch and at most {SMOKE_STEPS} steps (runs of up to {SMOKE_KEEP} kept)"
+        )
+    elif carried:  # a bare machine: the carried wheels, a fresh cache with the carried archives
         site = Path(tempfile.mkdtemp(prefix="gpu-site-"))
         install(site)
         cache = Path(tempfile.mkdtemp(prefix="lmbook-cache-"))
@@ -256,11 +333,49 @@ def run(args: argparse.Namespace) -> int:
         for archive in (PACK / "archives").glob("*"):
             shutil.copy2(archive, cache / "archives" / archive.name)
         env["LMBOOK_CACHE"] = str(cache)
-        os.environ["LMBOOK_CACHE"] = str(cache)  # for why_skipped, in this process
         paths.insert(0, str(site))
-        sys.path[:0] = [str(site)]
+        sys.path.insert(0, str(site))
+        how = "carried wheels and data"
+    if "LMBOOK_CACHE" in env:
+        os.environ["LMBOOK_CACHE"] = env["LMBOOK_CACHE"]  # for why_skipped, in this process
     env["PYTHONPATH"] = os.pathsep.join([*paths, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    sys.path.insert(0, str(ROOT))
+    return env, how
+
+
+def run_one(path: Path, env: dict[str, str], timeout: float, log) -> str:
+    """One page in its own process; its result as a table cell."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as out:
+        cmd = [sys.executable, __file__, "page", str(path)]
+        code = None
+        try:
+            proc = subprocess.run(cmd, cwd=path.parent, env=env, stdout=out,
+                                  stderr=subprocess.STDOUT, timeout=timeout)  # fmt: skip
+            code = proc.returncode
+            status = "passed" if code == 0 else None
+        except subprocess.TimeoutExpired:
+            status = f"stopped after {timeout:.0f} s"
+        out.seek(0)
+        text = out.read()
+    log.write(text)
+    failed = [ln for ln in text.splitlines() if ln.startswith("FAILED at cell")]
+    cells = re.findall(r"^----- cell (\d+)$", text, re.M)
+    if status is None and failed:
+        status = failed[-1]
+    elif status is None:  # the process died (-9: SIGKILL, typically the out-of-memory killer)
+        where = f" in cell {cells[-1]}" if cells else ""
+        status = f"FAILED: exit code {code}{where}" + (
+            " (killed: out of memory?)" if code == -9 else ""
+        )
+    elif status.startswith("stopped") and cells:
+        status += f", in cell {cells[-1]}"
+    return status
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + args.budget
+    env, how = prepare(args)
 
     import torch
 
@@ -268,7 +383,7 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     with open(out / "gpu_check.log", "w", encoding="utf-8") as log:
         tests = gpu_tests(env, log) if not args.no_tests else "not run (--no-tests)"
-        bench = gpu_benchmarks(env, log) if args.profile == "gpu" else []
+        bench = gpu_benchmarks(env, log) if args.profile == "gpu" and not args.smoke else []
         for stem in args.pages or default_pages():
             path = notebook(stem)
             left = deadline - time.monotonic()
@@ -276,24 +391,14 @@ def run(args: argparse.Namespace) -> int:
             if skip or left < 30:
                 rows.append((stem, skip and f"skipped: {skip}" or "not reached (budget)", ""))
                 continue
-            t0 = time.perf_counter()
-            cmd = [sys.executable, __file__, "page", str(path)]
             log.write(f"===== {stem}\n")
             log.flush()
-            try:
-                proc = subprocess.run(cmd, cwd=path.parent, env=env, stdout=log,
-                                      stderr=subprocess.STDOUT, timeout=left)  # fmt: skip
-                status = "passed" if proc.returncode == 0 else "FAILED (see the log)"
-            except subprocess.TimeoutExpired:
-                status = f"stopped by the budget after {left:.0f} s"
+            t0 = time.perf_counter()
+            status = run_one(path, env, min(left, args.page_timeout), log)
             rows.append((stem, status, f"{time.perf_counter() - t0:.0f}"))
             log.flush()
-    failed = [r for r in rows if r[1].startswith("FAILED")]
-    with open(out / "gpu_check.log", encoding="utf-8") as log:
-        errors = [ln.strip() for ln in log if ln.startswith("FAILED at cell")]
     report = [
-        f"# GPU check: profile {args.profile}, {device}, torch {torch.__version__}, "
-        f"{'carried wheels and data' if carried else 'this environment'}",
+        f"# GPU check: profile {args.profile}, {device}, torch {torch.__version__}; {how}",
         "",
         f"`pytest -m gpu`: {tests}",
         "",
@@ -301,11 +406,10 @@ def run(args: argparse.Namespace) -> int:
         "| page | result | wall s |",
         "| --- | --- | --- |",
         *(f"| {stem} | {status} | {wall} |" for stem, status, wall in rows),
-        "",
-        *errors,
     ]
     (out / "gpu_check.md").write_text("\n".join(report) + "\n", encoding="utf-8")
     print("\n".join(report))
+    failed = [r for r in rows if r[1].startswith("FAILED")]
     tests_failed = not args.no_tests and not tests.startswith("exit 0")
     return 1 if failed or tests_failed else 0
 
@@ -320,6 +424,13 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--profile", choices=["gpu", "cpu"], default="gpu")
     r.add_argument("--pages", nargs="*", help="page names (default: ORDER, then the rest)")
     r.add_argument("--no-tests", action="store_true", help="skip pytest -m gpu")
+    r.add_argument("--page-timeout", type=float, default=600, help="seconds for one page")
+    r.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"no GPU needed: the gpu profile's code on this CPU, every training cut to "
+        f"{SMOKE_STEPS} steps, asserts off (does the gpu branch of every page run?)",
+    )
     r.add_argument(
         "--carried",
         action=argparse.BooleanOptionalAction,

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -89,3 +92,48 @@ def test_a_passing_page_prints_markdown_tables_as_text(tmp_path, capsys):
                                "display(Markdown('| a | b |'))")  # fmt: skip
     assert gc.run_page(page) == 0
     assert "| a | b |" in capsys.readouterr().out
+
+
+def test_smoke_mode_turns_asserts_off(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("IPython")
+    monkeypatch.setenv("LMBOOK_GPU_SMOKE", "1")
+    page = _notebook(tmp_path, "assert False, 'an outcome an untrained model misses'",
+                     "if True:\n    assert 1 == 2\nprint('reached')")  # fmt: skip
+    assert gc.run_page(page) == 0
+    assert "reached" in capsys.readouterr().out
+
+
+def test_smoke_mode_runs_the_gpu_profile_with_every_training_cut_short(tmp_path):
+    (tmp_path / "sitecustomize.py").write_text(gc.SMOKE_SITECUSTOMIZE)
+    code = (
+        "import torch\n"
+        "from lmbook import device\n"
+        "from lmbook.models import GPT, GPTConfig\n"
+        "from lmbook.train import TrainConfig, Trainer\n"
+        "P = device.profile()\n"
+        "cfg = TrainConfig(max_iters=500, eval_interval=100, warmup_iters=50, progress=False)\n"
+        "model = GPT(GPTConfig(vocab_size=11, block_size=8, n_layers=1, n_heads=2, d_model=16))\n"
+        "t = Trainer(model, cfg, torch.randint(0, 11, (400,)))\n"
+        "c = t.config\n"
+        "print(P.name, P.device, c.max_iters, c.eval_interval, c.warmup_iters, c.batch_size)\n"
+        "short = Trainer(model, cfg.replace(max_iters=gc_keep), torch.randint(0, 11, (400,)))\n"
+        "print(short.config.max_iters)\n"
+    )
+    code = code.replace("gc_keep", str(gc.SMOKE_KEEP))  # a run that short is not cut
+    env = {**os.environ, "LMBOOK_GPU_SMOKE": "1", "PYTHONPATH": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    steps = str(gc.SMOKE_STEPS)
+    assert proc.stdout.split() == ["gpu", "cpu", steps, steps, "1", "2", str(gc.SMOKE_KEEP)]
+
+
+def test_a_page_that_dies_is_reported_with_its_exit_code_and_cell(tmp_path):
+    import io
+
+    pytest.importorskip("IPython")
+    page = _notebook(tmp_path, "x = 1", "import os\nos._exit(3)", "print('never')")
+    log = io.StringIO()
+    status = gc.run_one(page, dict(os.environ, PYTHONPATH=str(ROOT)), 120, log)
+    assert status == "FAILED: exit code 3 in cell 2", status
+    assert "never" not in log.getvalue()
