@@ -428,8 +428,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument(
         "--smoke",
         action="store_true",
-        help=f"no GPU needed: the gpu profile's code on this CPU, every training cut to "
-        f"{SMOKE_STEPS} steps, asserts off (does the gpu branch of every page run?)",
+        help=f"no GPU needed: the gpu profile's code on this CPU, trainings of 2 sequences a "
+        f"batch cut to {SMOKE_STEPS} steps when longer than {SMOKE_KEEP}, asserts off "
+        "(does the gpu branch of every page run?)",
     )
     r.add_argument(
         "--carried",

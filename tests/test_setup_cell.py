@@ -8,20 +8,14 @@ import re
 from pathlib import Path
 
 import pytest
+from ci_scripts import load_ci_script  # tests/ci_scripts.py
 
 import lmbook
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load_generator():
-    spec = importlib.util.spec_from_file_location("setup_cell", ROOT / ".ci" / "setup_cell.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-gen = _load_generator()
+gen = load_ci_script("setup_cell")
 NOTEBOOKS = gen.notebooks()
 
 

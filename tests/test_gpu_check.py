@@ -8,7 +8,6 @@ reported at the cell that failed.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -17,18 +16,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from ci_scripts import load_ci_script  # tests/ci_scripts.py
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("gpu_check", ROOT / ".ci" / "gpu_check.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+ROOT = Path(__file__).resolve().parents[1]
 
 
-gc = _load()
+gc = load_ci_script("gpu_check")
 PAGES = sorted((ROOT / "chapters").rglob("*.ipynb"))
 
 
